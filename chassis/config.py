@@ -1,0 +1,74 @@
+"""Configuration from the environment (SPEC §5), with laptop defaults."""
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR = REPO_ROOT / "var"
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("AKKOORD_VAR_DIR", DEFAULT_VAR))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _generated_secret(filename: str) -> str:
+    """A secret generated once into var/ so restarts keep it."""
+    path = var_dir() / filename
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(32)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    database_url: str
+    http_address: str
+    sms_backend: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_from: str | None
+    twilio_api_base: str | None
+
+    @property
+    def platform_token(self) -> str:
+        return os.environ.get("AKKOORD_PLATFORM_TOKEN") or _generated_secret("platform_token")
+
+    @property
+    def secret_key(self) -> str:
+        return os.environ.get("AKKOORD_SECRET_KEY") or _generated_secret("secret_key")
+
+
+def load() -> Settings:
+    env = os.environ
+    return Settings(
+        amqp_uri=env.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
+        database_url=env.get("AKKOORD_DATABASE_URL") or f"sqlite:///{var_dir() / 'akkoord.db'}",
+        http_address=env.get("AKKOORD_HTTP", "127.0.0.1:8000"),
+        sms_backend=env.get("AKKOORD_SMS_BACKEND", "outbox"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),
+        twilio_from=env.get("TWILIO_FROM"),
+        twilio_api_base=env.get("TWILIO_API_BASE"),
+    )
+
+
+def nameko_config(settings: Settings | None = None) -> dict:
+    """The nameko config dict for a process, derived from the environment."""
+    settings = settings or load()
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "WEB_SERVER_ADDRESS": settings.http_address,
+        "DATABASE_URL": settings.database_url,
+        "rpc_exchange": "nameko-rpc",
+        "serializer": "json",
+        "max_workers": int(os.environ.get("AKKOORD_MAX_WORKERS", "10")),
+        "parent_calls_tracked": 10,
+        "LOGGING": None,
+    }

@@ -1,0 +1,47 @@
+"""Entrypoint decorators shared by the services.
+
+``@rpc`` is nameko's rpc plus two things every service needs at its edge:
+the worker's transaction is committed before the reply is sent (nameko replies
+before ``worker_result``), and marshmallow validation errors become
+``chassis.errors.Invalid`` with per-field messages, which travel over RPC.
+"""
+import functools
+
+from marshmallow import ValidationError
+from nameko.rpc import rpc as nameko_rpc
+
+from chassis.db import WorkerSession
+from chassis.errors import AkkoordError, Invalid
+
+
+def _worker_sessions(service):
+    return [value for value in vars(service).values() if isinstance(value, WorkerSession)]
+
+
+def transactional(fn):
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        sessions = _worker_sessions(self)
+        try:
+            result = fn(self, *args, **kwargs)
+        except ValidationError as exc:
+            for handle in sessions:
+                handle.rollback()
+            raise Invalid("De invoer is ongeldig.", {"fields": exc.messages}) from None
+        except BaseException:
+            for handle in sessions:
+                handle.rollback()
+            raise
+        for handle in sessions:
+            handle.commit()
+        return result
+
+    return wrapper
+
+
+def rpc(fn=None, **kwargs):
+    """Like nameko's ``@rpc``; domain errors are expected (logged without a stack)."""
+    kwargs.setdefault("expected_exceptions", (AkkoordError,))
+    if fn is None:
+        return lambda f: nameko_rpc(**kwargs)(transactional(f))
+    return nameko_rpc(**kwargs)(transactional(fn))

@@ -1,0 +1,143 @@
+"""Transactional outbox: events written with the change, published after commit.
+
+``emit()`` inserts the event into the service's own ``outbox`` table inside the
+worker's transaction, so an event exists exactly when its change is committed.
+A relay greenthread publishes pending rows to the nameko event exchange
+``<service>.events`` with publisher confirms, then marks them published. If the
+process dies between commit and publish the row stays pending and the next
+relay (this process after restart, or another replica) publishes it. Delivery
+is therefore at-least-once; consumers use chassis.inbox to make it harmless.
+"""
+import datetime as dt
+import logging
+import uuid
+
+import eventlet
+import sqlalchemy as sa
+from eventlet.event import Event
+from nameko import config
+from nameko.amqp.publish import Publisher
+from nameko.constants import PERSISTENT
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
+
+from chassis.db import get_engine, is_postgres
+
+log = logging.getLogger(__name__)
+
+RELAY_BATCH = 200
+RELAY_IDLE_SECONDS = 1.0
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def define_outbox(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "outbox", metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("published_at", sa.DateTime, nullable=True),
+        sa.Index("ix_outbox_pending", "id", postgresql_where=sa.text("published_at IS NULL")),
+    )
+
+
+class OutboxHandle:
+    def __init__(self, provider: "EventOutbox", worker_ctx):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    def emit(self, event_type: str, data: dict) -> str:
+        """Record an event in the current transaction; it is published after commit."""
+        db = getattr(self._worker_ctx.service, self._provider.db_attr)
+        return self._provider.write(db.session, event_type, data, after_commit=db.after_commit)
+
+
+class EventOutbox(DependencyProvider):
+    """``events = EventOutbox(table)``; ``self.events.emit("client_created", {...})``."""
+
+    def __init__(self, table: sa.Table, db_attr: str = "db", relay: bool = True):
+        self.table = table
+        self.db_attr = db_attr
+        self.relay_enabled = relay
+        self._wakeup = Event()
+        self._thread = None
+        self._running = False
+        self.publisher = None
+
+    # -- writing ---------------------------------------------------------
+    def write(self, session, event_type: str, data: dict, after_commit=None) -> str:
+        event_id = str(uuid.uuid4())
+        payload = {"event_id": event_id, "event_type": event_type,
+                   "occurred_at": utcnow().isoformat() + "Z", "data": data}
+        session.execute(self.table.insert().values(
+            event_id=event_id, event_type=event_type, payload=payload, created_at=utcnow()))
+        if after_commit is not None:
+            after_commit.append(self.wake)
+        return event_id
+
+    def get_dependency(self, worker_ctx):
+        return OutboxHandle(self, worker_ctx)
+
+    # -- relaying --------------------------------------------------------
+    def setup(self):
+        self.service_name = self.container.service_name
+        self.engine = get_engine(config["DATABASE_URL"])
+        self.exchange = get_event_exchange(self.service_name)
+        self.publisher = Publisher(
+            config["AMQP_URI"], serializer="json", use_confirms=True,
+            delivery_mode=PERSISTENT, declare=[self.exchange])
+
+    def start(self):
+        if self.relay_enabled:
+            self._running = True
+            self._thread = self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+
+    def stop(self):
+        self._running = False
+        self.wake()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self):
+        self._running = False
+        if self._thread is not None:
+            self._thread.kill()
+
+    def wake(self):
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _relay_loop(self):
+        while self._running:
+            with eventlet.Timeout(RELAY_IDLE_SECONDS, False):
+                self._wakeup.wait()
+            if self._wakeup.ready():
+                self._wakeup.reset()
+            try:
+                while self._running and self.publish_pending() == RELAY_BATCH:
+                    pass
+            except Exception:  # broker or database away: try again next tick
+                log.warning("outbox relay could not publish", exc_info=True)
+                eventlet.sleep(RELAY_IDLE_SECONDS)
+
+    def publish_pending(self) -> int:
+        """Publish one batch of pending events; returns how many were published."""
+        table = self.table
+        query = sa.select(table.c.id, table.c.event_type, table.c.payload).where(
+            table.c.published_at.is_(None)).order_by(table.c.id).limit(RELAY_BATCH)
+        if is_postgres(self.engine):
+            # Replicas relay side by side without publishing the same rows at once.
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            for row in rows:
+                self.publisher.publish(row.payload, exchange=self.exchange, routing_key=row.event_type)
+            if rows:
+                conn.execute(table.update().where(table.c.id.in_([r.id for r in rows]))
+                             .values(published_at=utcnow()))
+        return len(rows)

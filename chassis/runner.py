@@ -1,0 +1,69 @@
+"""Run one or more akkoord services in this process until SIGTERM or Ctrl-C.
+
+Used by ``akkoord serve`` (one service per pod in Kubernetes, several per
+process for ``make demo``). The eventlet monkey-patch must happen before
+anything imports sockets, so callers import this module first thing.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  (must precede every other import)
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+from nameko import config as nameko_config  # noqa: E402
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from chassis import config, logs  # noqa: E402
+
+SERVICES = {
+    "identity": "identity.service:IdentityService",
+    "importer": "importer.service:ImporterService",
+    "approval": "approval.service:ApprovalService",
+    "notify": "notify.service:NotifyService",
+    "letters": "letters.service:LettersService",
+    "filing": "filing.service:FilingService",
+    "gateway": "gateway.service:GatewayService",
+}
+
+log = logging.getLogger("akkoord.runner")
+
+
+def service_class(name: str):
+    module_name, class_name = SERVICES[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def available_services() -> list[str]:
+    names = []
+    for name in SERVICES:
+        try:
+            service_class(name)
+            names.append(name)
+        except (ImportError, AttributeError):
+            continue
+    return names
+
+
+def run(names: list[str], on_started=None):
+    logs.configure()
+    settings = config.load()
+    nameko_config.update(config.nameko_config(settings))
+    runner = ServiceRunner()
+    for name in names:
+        runner.add_service(service_class(name))
+
+    def shutdown(signum, _frame):
+        log.info("stopping", extra={"signal": signum})
+        # stop() lets in-flight workers finish; run it off the signal handler.
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("started", extra={"services": names, "http": settings.http_address if "gateway" in names else None})
+    if on_started:
+        on_started()
+    runner.wait()
+    log.info("stopped")

@@ -1,0 +1,1 @@
+"""gateway: the HTTP API of akkoord; reaches every service over RPC only."""

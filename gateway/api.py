@@ -1,0 +1,164 @@
+"""The gateway's HTTP plumbing: one ``route`` decorator for every endpoint.
+
+``@route(...)`` wraps nameko's ``@http`` and does, for every endpoint alike:
+authenticate the bearer token (or cookie) through identity, parse and validate
+the JSON body or query with a marshmallow schema, turn the handler's return
+value into JSON, and turn every error into SPEC §4's ``{error, message}``.
+Each route is also recorded for the OpenAPI document (gateway/openapi.py).
+"""
+import functools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.web.handlers import http
+from werkzeug.wrappers import Response
+
+from chassis.errors import AkkoordError, BadRequest, NotAuthenticated
+from gateway.errors import error_response, from_exception
+
+log = logging.getLogger("gateway.access")
+
+MAX_JSON_BYTES = 1 * 1024 * 1024
+SESSION_COOKIE = "akkoord_session"
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str  # werkzeug rule, e.g. /api/v1/clients/<int:client_id>
+    summary: str
+    tags: list
+    auth: str  # "user", "platform", "none", "optional"
+    body: Schema | None = None
+    query: Schema | None = None
+    response: Schema | None = None
+    status: int = 200
+    content: str = "application/json"  # request body type: json or multipart/form-data
+    produces: str = "application/json"
+    errors: list = field(default_factory=list)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def json_response(payload, status=200, headers=None) -> Response:
+    return Response(json.dumps(payload, default=str, ensure_ascii=False), status=status,
+                    mimetype="application/json", headers=headers)
+
+
+def bearer_token(request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def _load_json(request, schema: Schema):
+    if request.content_length and request.content_length > MAX_JSON_BYTES:
+        raise _TooLarge()
+    raw = request.get_data(cache=True)
+    if not raw:
+        data = {}
+    else:
+        mimetype = request.mimetype or ""
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            raise _UnsupportedType()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("De body is geen geldige JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("De body moet een JSON-object zijn.")
+    return schema.load(data)
+
+
+class _TooLarge(AkkoordError):
+    status, code = 413, "too_large"
+
+    def __init__(self):
+        super().__init__("Het verzoek is te groot.")
+
+
+class _UnsupportedType(AkkoordError):
+    status, code = 415, "unsupported_media_type"
+
+    def __init__(self):
+        super().__init__("Stuur JSON met Content-Type: application/json.")
+
+
+def route(method: str, path: str, *, summary: str, tags=("general",), auth: str = "user",
+          body: Schema | None = None, query: Schema | None = None, response: Schema | None = None,
+          status: int = 200, content: str = "application/json", produces: str = "application/json"):
+    """Declare an endpoint. The handler is called as ``fn(self, request, ctx, **path_args)``.
+
+    ``ctx`` has ``principal`` (dict or None), ``body`` and ``query`` (validated
+    dicts), ``ip`` and ``user_agent``. The handler returns a JSON-safe value, a
+    ``(value, status)`` pair, or a werkzeug ``Response``.
+    """
+    spec = RouteSpec(method, path, summary, list(tags), auth, body, query, response, status, content, produces)
+    ROUTES.append(spec)
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def endpoint(self, request, **path_args):
+            started = time.perf_counter()
+            try:
+                ctx = RequestContext(request)
+                if auth in ("user", "optional"):
+                    token = bearer_token(request)
+                    if token:
+                        ctx.principal = self.identity.authenticate(token=token, ip=ctx.ip)
+                    elif auth == "user":
+                        raise NotAuthenticated("Niet ingelogd.")
+                elif auth == "platform":
+                    ctx.principal = self.platform_principal(bearer_token(request))
+                if body is not None:
+                    ctx.body = _load_json(request, body)
+                if query is not None:
+                    ctx.query = query.load(request.args.to_dict())
+                result = fn(self, request, ctx, **path_args)
+                response = result if isinstance(result, Response) else _to_response(result, status)
+            except ValidationError as exc:
+                response = error_response(422, "invalid", "De invoer is ongeldig.", {"fields": exc.messages})
+            except Exception as exc:  # every error leaves as SPEC §4 JSON, never a stack trace
+                response = from_exception(exc)
+            log.info("request", extra={"method": request.method, "path": request.path,
+                                       "status": response.status_code,
+                                       "ms": round((time.perf_counter() - started) * 1000, 1)})
+            return response
+
+        return http(method, path)(endpoint)
+
+    return decorator
+
+
+def _to_response(result, default_status):
+    if isinstance(result, tuple):
+        payload, status = result
+    else:
+        payload, status = result, default_status
+    if status == 204:
+        return Response(status=204)
+    return json_response(payload, status)
+
+
+class RequestContext:
+    def __init__(self, request):
+        self.principal = None
+        self.body = {}
+        self.query = {}
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        self.ip = forwarded.split(",")[0].strip() if forwarded else (request.remote_addr or "")
+        self.user_agent = request.headers.get("User-Agent", "")[:500]
+
+    @property
+    def audit(self) -> dict:
+        """Who did it, from where: passed to services that keep evidence."""
+        return {"ip": self.ip, "user_agent": self.user_agent}
+
+
+__all__ = ["route", "ROUTES", "json_response", "RemoteError", "UnknownService"]

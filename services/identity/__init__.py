@@ -1,0 +1,1 @@
+"""identity: firms, branches, users, clients, groups, rights, sessions, PINs, SMS login."""

@@ -1,0 +1,44 @@
+"""Password policy of SPEC §3: length 8–128, no composition rules, no common or
+guessable passwords (bundled list; username or firm name inside), argon2id."""
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from chassis import secrets
+from identity.exceptions import WeakPassword
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset:
+    if not COMMON_PASSWORDS_FILE.exists():
+        return frozenset()
+    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as handle:
+        return frozenset(line.strip().lower() for line in handle if line.strip())
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def check_policy(password: str, username: str = "", firm_name: str = "") -> None:
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        raise WeakPassword(f"Kies een wachtwoord van minstens {MIN_LENGTH} tekens.", {"field": "password"})
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"Een wachtwoord heeft hoogstens {MAX_LENGTH} tekens.", {"field": "password"})
+    folded = _fold(password)
+    if folded in common_passwords() or folded.strip("0123456789!.") in common_passwords():
+        raise WeakPassword("Dit wachtwoord is te bekend en makkelijk te raden; kies een ander.",
+                           {"field": "password"})
+    for word, label in ((username, "uw gebruikersnaam"), (firm_name, "de naam van het kantoor")):
+        if word and len(word) >= 3 and _fold(word) in folded:
+            raise WeakPassword(f"Het wachtwoord mag {label} niet bevatten.", {"field": "password"})
+
+
+def hash_new_password(password: str, username: str = "", firm_name: str = "") -> str:
+    check_policy(password, username, firm_name)
+    return secrets.hash_password(password)
