@@ -37,3 +37,20 @@ class HealthCheck(DependencyProvider):
         databases = [d for d in self.container.dependencies if isinstance(d, Database)]
         ok = all(database_ok() for _ in databases[:1])
         return {"service": self.container.service_name, "database": ok, "broker": True}
+
+
+def service_alive(service_name: str, timeout: float = 5.0) -> bool:
+    """For exec probes of services without HTTP: does ``service.ping`` answer over RabbitMQ?"""
+    import eventlet
+    from nameko import config as nameko_config
+    from nameko.standalone.rpc import ClusterRpcClient
+
+    from chassis import config as settings
+    nameko_config.update(settings.nameko_config())
+    try:
+        with eventlet.Timeout(timeout):
+            with ClusterRpcClient() as rpc:
+                status = rpc[service_name].ping()
+        return bool(status.get("database"))
+    except BaseException:
+        return False

@@ -1,0 +1,39 @@
+"""HTTP plumbing for the client-side commands: base URL, token, errors in Dutch."""
+import os
+import sys
+
+import requests
+
+
+def gateway_url(args) -> str:
+    return (getattr(args, "url", None) or os.environ.get("AKKOORD_URL")
+            or "http://" + os.environ.get("AKKOORD_HTTP", "127.0.0.1:8000")).rstrip("/")
+
+
+def add_connection_options(parser, token_env="AKKOORD_TOKEN"):
+    parser.add_argument("--url", help="gateway URL (default $AKKOORD_URL or http://$AKKOORD_HTTP)")
+    parser.add_argument("--token", default=None, help=f"bearer token (default ${token_env})")
+    parser.set_defaults(token_env=token_env)
+
+
+def session(args) -> requests.Session:
+    s = requests.Session()
+    token = args.token or os.environ.get(args.token_env)
+    if token:
+        s.headers["Authorization"] = f"Bearer {token}"
+    return s
+
+
+def check(response: requests.Response):
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+            message = f"{body.get('error')}: {body.get('message')}"
+            details = body.get("details")
+        except ValueError:
+            message, details = response.text[:500], None
+        print(f"fout ({response.status_code}) {message}", file=sys.stderr)
+        if details:
+            print(details, file=sys.stderr)
+        raise SystemExit(1)
+    return response
