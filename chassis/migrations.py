@@ -50,7 +50,7 @@ def run_env(metadata: sa.MetaData, schema: str):
     """Body of every service's migrations/env.py."""
     cfg = context.config
     connection = cfg.attributes.get("connection")
-    options = dict(target_metadata=metadata, version_table_schema=schema, include_schemas=False,
+    options = dict(target_metadata=metadata, version_table_schema=schema, include_schemas=True,
                    include_name=lambda name, type_, parent: type_ != "schema" or name == schema,
                    render_as_batch=True)
     if connection is not None:
