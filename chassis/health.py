@@ -1,4 +1,5 @@
 """Health of a service process: readiness = broker and database reachable."""
+import os
 import socket
 
 import kombu
@@ -36,7 +37,7 @@ class HealthCheck(DependencyProvider):
     def status(self) -> dict:
         databases = [d for d in self.container.dependencies if isinstance(d, Database)]
         ok = all(database_ok() for _ in databases[:1])
-        return {"service": self.container.service_name, "database": ok, "broker": True}
+        return {"service": self.container.service_name, "database": ok, "broker": True, "pid": os.getpid()}
 
 
 def service_alive(service_name: str, timeout: float = 5.0) -> bool:

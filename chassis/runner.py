@@ -10,6 +10,7 @@ eventlet.monkey_patch()  # noqa: E402  (must precede every other import)
 
 import importlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 
 from nameko import config as nameko_config  # noqa: E402
@@ -46,6 +47,18 @@ def available_services() -> list[str]:
     return names
 
 
+def heartbeat(path: str, interval: float = 10.0):
+    """Touch ``path`` while the eventlet hub runs: a cheap liveness signal for exec probes
+    (a stuck hub stops touching it). Enabled by AKKOORD_HEARTBEAT_FILE; see deploy/k8s."""
+    while True:
+        try:
+            with open(path, "a"):
+                os.utime(path, None)
+        except OSError:
+            log.warning("heartbeat file not writable", extra={"path": path})
+        eventlet.sleep(interval)
+
+
 def run(names: list[str], on_started=None):
     logs.configure()
     settings = config.load()
@@ -62,6 +75,8 @@ def run(names: list[str], on_started=None):
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    if os.environ.get("AKKOORD_HEARTBEAT_FILE"):
+        eventlet.spawn_n(heartbeat, os.environ["AKKOORD_HEARTBEAT_FILE"])
     log.info("started", extra={"services": names, "http": settings.http_address if "gateway" in names else None})
     if on_started:
         on_started()
