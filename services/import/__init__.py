@@ -1,0 +1,1 @@
+"""importer: the Excel template, uploaded client files, parsing, validation, preview, import jobs."""
