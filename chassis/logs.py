@@ -64,5 +64,7 @@ def configure(level: str = "INFO", stream=None):
     root.setLevel(level)
     # nameko logs every worker's args at debug level; keep them out.
     logging.getLogger("nameko").setLevel("WARNING")
+    # Domain errors (a wrong password) are expected; nameko would log each with a traceback.
+    logging.getLogger("nameko.containers").setLevel("ERROR")
     logging.getLogger("amqp").setLevel("WARNING")
     logging.getLogger("kombu").setLevel("WARNING")
