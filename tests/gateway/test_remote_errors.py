@@ -1,0 +1,48 @@
+"""Remote errors arrive in the gateway as local classes through nameko's registry."""
+from nameko.exceptions import RemoteError, deserialize, serialize
+
+import gateway.service  # noqa: F401  (registers every route module's error table)
+from gateway.errors import ERROR_TABLE, RemoteDomainError, from_exception
+
+
+def test_registered_remote_error_becomes_a_local_class():
+    from identity.exceptions import InvalidCredentials  # only to produce what identity would send
+    wire = serialize(InvalidCredentials("Gebruikersnaam of wachtwoord onjuist.", {}))
+    local = deserialize(wire)
+    assert isinstance(local, RemoteDomainError)
+    assert not isinstance(local, InvalidCredentials)  # the gateway does not import identity's class
+    assert (local.status, local.code, local.message) == (401, "invalid_credentials",
+                                                         "Gebruikersnaam of wachtwoord onjuist.")
+    response = from_exception(local)
+    assert response.status_code == 401 and b'"invalid_credentials"' in response.data
+
+
+def test_unknown_remote_error_is_a_500_without_details():
+    local = deserialize({"exc_path": "elsewhere.Boom", "exc_type": "Boom", "value": "secret internals",
+                         "exc_args": []})
+    assert isinstance(local, RemoteError)
+    response = from_exception(local)
+    assert response.status_code == 500 and b"secret internals" not in response.data
+
+
+def test_every_service_exception_is_in_the_error_table():
+    import importlib
+    import inspect
+
+    from chassis.errors import AkkoordError
+    from chassis.migrations import SERVICE_PACKAGES
+
+    missing = []
+    for package in SERVICE_PACKAGES.values():
+        try:
+            module = importlib.import_module(f"{package}.exceptions")
+        except ImportError:
+            continue
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, AkkoordError) and cls.__module__ == module.__name__:
+                path = f"{module.__name__}.{name}"
+                if path not in ERROR_TABLE:
+                    missing.append(path)
+                elif ERROR_TABLE[path][0] != cls.status:
+                    missing.append(f"{path} (status {ERROR_TABLE[path][0]} != {cls.status})")
+    assert not missing, f"not mapped in gateway/routes/*.py: {missing}"
