@@ -1,0 +1,94 @@
+"""marshmallow schemas for notify's RPC input (shape only; the domain modules check the rules)."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+SENDER_RULE = validate.Regexp(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$",
+                              error="Gebruik 1 tot 11 letters, cijfers of spaties, met minstens één letter.")
+
+
+class SendSmsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    firm_id = fields.Integer(required=True)
+    to = fields.String(required=True, validate=validate.Length(max=40))
+    body = fields.String(required=True)  # emptiness and length are checked (and recorded) by sms.py
+    key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    purpose = fields.String(load_default="notification", validate=validate.Length(min=1, max=40))
+    sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+
+class SendEmailSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    firm_id = fields.Integer(load_default=None, allow_none=True)
+    branch_id = fields.Integer(load_default=None, allow_none=True)
+    to = fields.String(required=True, validate=validate.Length(max=254))
+    subject = fields.String(required=True, validate=validate.Length(max=300))
+    text = fields.String(load_default="")
+    html = fields.String(load_default=None, allow_none=True)
+    key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SmsSettingsSchema(Schema):
+    enabled = fields.Boolean()
+    sender = fields.String(allow_none=True, validate=SENDER_RULE)
+    daily_cap = fields.Integer(validate=validate.Range(min=0, max=100000))
+    approval_sms = fields.Boolean()
+
+
+class StatusCallbackSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    MessageSid = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    MessageStatus = fields.String(required=True, validate=validate.Length(max=30))
+    ErrorCode = fields.String(load_default=None, allow_none=True)
+    ErrorMessage = fields.String(load_default=None, allow_none=True)
+
+
+class PostNewsSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    branch_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class ListNewsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ClientEventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    client_id = fields.Integer(required=True)
+    firm_id = fields.Integer(required=True)
+    branch_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class RequestOpenedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    request_id = fields.Integer(required=True)
+    firm_id = fields.Integer(required=True)
+    branch_id = fields.Integer(load_default=None, allow_none=True)
+    client_id = fields.Integer(load_default=None, allow_none=True)
+    document_type = fields.String(load_default="")
+    title = fields.String(load_default="")
+    approver_user_ids = fields.List(fields.Integer(), load_default=list)
+
+
+class RequestDecidedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    request_id = fields.Integer(required=True)
+    firm_id = fields.Integer(required=True)
+    branch_id = fields.Integer(load_default=None, allow_none=True)
+    client_id = fields.Integer(load_default=None, allow_none=True)
+    document_type = fields.String(load_default="")
+    title = fields.String(load_default="")
+    by_user_id = fields.Integer(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True)

@@ -1,0 +1,316 @@
+"""SMS: the rules of a send (number, body, sender, limits), idempotency on the key,
+and the attempt against the carrier with its status.
+
+A send is written to the table first ("sending"), committed, and only then handed to
+the carrier, so a crash never loses a message and a retried RPC (same key) finds the
+row instead of sending again. A refused send is recorded as "failed" with the reason
+and raises; asking again with the same key gives the same answer.
+"""
+import datetime as dt
+import logging
+import os
+import random
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from chassis import config, crypto
+from chassis.errors import Conflict, NotFound
+from notify import carriers
+from notify.exceptions import SmsFailed, SmsLimitReached, SmsRefused
+from notify.models import FINAL_STATUSES, SmsMessage, SmsSettings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1600
+CODES_PER_NUMBER = 5
+CODE_WINDOW = dt.timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+STALE_SENDING = dt.timedelta(seconds=60)  # an attempt whose process died is picked up again after this
+DEFAULT_DAILY_CAP = 500
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+CRYPTO_PURPOSE = "notify-sms"
+
+# Public statuses (SPEC/issue): queued, sent, delivered, failed, undelivered.
+_PUBLIC = {"sending": "queued"}
+# Twilio's status callback values → ours, and the order a status may only move forward in.
+_CALLBACK = {"queued": "queued", "accepted": "queued", "scheduled": "queued", "sending": "sent",
+             "sent": "sent", "delivered": "delivered", "undelivered": "undelivered", "failed": "failed",
+             "canceled": "failed"}
+_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def is_code(purpose: str) -> bool:
+    """Login codes, approval codes, mobile confirmations: the 5-per-10-minutes rule applies."""
+    purpose = purpose.lower()
+    return "code" in purpose or "confirm" in purpose
+
+
+def retry_base() -> float:
+    return float(os.environ.get("AKKOORD_NOTIFY_RETRY_BASE", "2"))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential with jitter: 2, 4, 8, 16 s (by default), capped at 5 minutes."""
+    seconds = min(300.0, retry_base() * (2 ** (attempts - 1)))
+    return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+# -- settings ------------------------------------------------------------------------
+def settings_for_update(session, firm_id: int) -> SmsSettings:
+    """The firm's settings row, locked: sends of one firm are counted one at a time."""
+    row = session.execute(sa.select(SmsSettings).where(SmsSettings.firm_id == firm_id)
+                          .with_for_update()).scalar_one_or_none()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(SmsSettings(firm_id=firm_id, enabled=True, daily_cap=DEFAULT_DAILY_CAP))
+        except IntegrityError:
+            pass
+        row = session.execute(sa.select(SmsSettings).where(SmsSettings.firm_id == firm_id)
+                              .with_for_update()).scalar_one()
+    return row
+
+
+def normalise_number(raw: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, "NL")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise SmsRefused("Ongeldig mobiel nummer.", {"field": "to", "reason": "invalid_number"})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check(session, settings: SmsSettings, data: dict) -> tuple[str, str, str | None]:
+    """Raise SmsRefused / SmsLimitReached with the reason, or give (to, body, sender)."""
+    if not settings.enabled:
+        raise SmsRefused("SMS staat uit voor dit kantoor.", {"reason": "disabled"})
+    to = normalise_number(data["to"])
+    body = (data["body"] or "").strip()
+    if not body:
+        raise SmsRefused("Het bericht is leeg.", {"field": "body", "reason": "empty"})
+    if len(body) > MAX_BODY:
+        raise SmsRefused(f"Het bericht is te lang: {len(body)} tekens, hoogstens {MAX_BODY}.",
+                         {"field": "body", "reason": "too_long", "max": MAX_BODY})
+    known = [s for s in (settings.sender, config.load().twilio_from) if s]
+    sender = settings.sender
+    if data.get("sender"):
+        match = [s for s in known if s.lower() == data["sender"].lower()]
+        if not match:
+            raise SmsRefused("Onbekende afzendernaam; gebruik de afzender uit de SMS-instellingen.",
+                             {"field": "sender", "reason": "unknown_sender"})
+        sender = match[0]
+    now = utcnow()
+    if is_code(data["purpose"]):
+        recent = sorted(created for created, purpose in session.execute(
+            sa.select(SmsMessage.created_at, SmsMessage.purpose).where(
+                SmsMessage.to_number == to, SmsMessage.created_at > now - CODE_WINDOW,
+                SmsMessage.status != "failed")) if is_code(purpose))
+        if len(recent) >= CODES_PER_NUMBER:
+            retry_after = max(1, int((recent[0] + CODE_WINDOW - now).total_seconds()) + 1)
+            raise SmsLimitReached(
+                f"Er zijn al {CODES_PER_NUMBER} codes naar dit nummer gestuurd in de afgelopen 10 minuten. "
+                "Probeer het later opnieuw.", {"reason": "codes_per_number", "retry_after": retry_after})
+    if sent_today(session, settings.firm_id) >= settings.daily_cap:
+        raise SmsLimitReached(
+            f"Het dagelijkse maximum van {settings.daily_cap} sms-berichten voor dit kantoor is bereikt.",
+            {"reason": "daily_cap", "daily_cap": settings.daily_cap})
+    return to, body, sender
+
+
+# -- sending -------------------------------------------------------------------------
+def find(session, key: str) -> SmsMessage | None:
+    return session.execute(sa.select(SmsMessage).where(SmsMessage.key == key)).scalar_one_or_none()
+
+
+def view(message: SmsMessage) -> dict:
+    return {"message_id": message.id, "status": _PUBLIC.get(message.status, message.status)}
+
+
+def detail(message: SmsMessage, with_body: bool = False) -> dict:
+    result = {"id": message.id, "firm_id": message.firm_id, "to": message.to_number, "sender": message.sender,
+              "purpose": message.purpose, "backend": message.backend,
+              "status": _PUBLIC.get(message.status, message.status), "attempts": message.attempts,
+              "error_code": message.error_code, "error": message.error_message,
+              "created_at": message.created_at.isoformat() + "Z",
+              "updated_at": message.updated_at.isoformat() + "Z"}
+    if with_body:
+        result["body"] = _body(message)
+    return result
+
+
+def _body(message: SmsMessage) -> str | None:
+    return crypto.decrypt(message.body_enc, CRYPTO_PURPOSE).decode() if message.body_enc else None
+
+
+def replay(message: SmsMessage, firm_id: int) -> dict:
+    """The answer to a send whose key was seen before: the same answer, no second SMS."""
+    if message.firm_id != firm_id:
+        raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key"})
+    if message.status == "failed":
+        raise _failure(message)
+    return view(message)
+
+
+def _failure(message: SmsMessage):
+    details = {"message_id": message.id, "status": "failed"}
+    if message.error_code == SmsLimitReached.code:
+        return SmsLimitReached(message.error_message, details)
+    if message.error_code == SmsRefused.code:
+        return SmsRefused(message.error_message, details)
+    return SmsFailed(f"Het sms-bericht kon niet worden verstuurd: {message.error_message}",
+                     {**details, "error_code": message.error_code})
+
+
+def enqueue(session, data: dict, backend: str) -> tuple[SmsMessage, bool]:
+    """Check and record one SMS. Gives (message, created). A refusal is recorded as
+    failed (created=True) without raising; the caller decides whether to raise."""
+    existing = find(session, data["key"])
+    if existing is not None:
+        return existing, False
+    settings = settings_for_update(session, data["firm_id"])
+    now = utcnow()
+    message = SmsMessage(firm_id=data["firm_id"], key=data["key"], purpose=data["purpose"],
+                         backend=backend, attempts=0, created_at=now, updated_at=now)
+    try:
+        to, body, sender = _check(session, settings, data)
+    except (SmsRefused, SmsLimitReached) as exc:
+        message.to_number = str(data["to"])[:40]
+        message.status = "failed"
+        message.error_code = exc.code
+        message.error_message = exc.message
+        log.info("sms refused", extra={"firm_id": data["firm_id"], "reason": exc.details.get("reason")})
+    else:
+        message.to_number, message.sender, message.length = to, sender, len(body)
+        message.body_enc = crypto.encrypt(body.encode(), CRYPTO_PURPOSE)
+        message.status = "queued"
+        message.next_attempt_at = now
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same key, committed by a concurrent call
+        return find(session, data["key"]), False
+    return message, True
+
+
+def attempt(session, message: SmsMessage, carrier, status_callback: str | None):
+    """One try at the carrier; updates status, attempts and the retry time."""
+    message.attempts += 1
+    outcome = carrier.send(message.to_number, message.sender, _body(message),
+                           status_callback if carrier.name == "twilio" else None)
+    now = utcnow()
+    message.updated_at = now
+    if isinstance(outcome, carriers.Accepted):
+        message.status = "sent"
+        message.provider_sid = outcome.sid
+        message.next_attempt_at = None
+        message.error_code = message.error_message = None
+        if carrier.name != "outbox":
+            message.body_enc = None  # delivered to the carrier: keep no copy of a code
+    elif isinstance(outcome, carriers.Permanent):
+        message.status = "failed"
+        message.error_code = f"twilio:{outcome.code}"
+        message.error_message = outcome.message or "geweigerd door twilio"
+        message.next_attempt_at = None
+        message.body_enc = None
+    else:
+        message.error_message = outcome.message[:500]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            message.error_code = "gave_up"
+            message.error_message = f"twilio niet bereikbaar na {message.attempts} pogingen ({outcome.message})"[:500]
+            message.next_attempt_at = None
+            message.body_enc = None
+        else:
+            message.status = "queued"
+            message.next_attempt_at = now + backoff(message.attempts)
+    log.info("sms attempt", extra={"message_id": message.id, "status": message.status,
+                                   "attempt": message.attempts, "error_code": message.error_code})
+    return message
+
+
+def send(db, data: dict, status_callback: str | None) -> dict:
+    """The send_sms RPC: record, commit, one attempt now; retries happen in the background."""
+    backend = carriers.sms_backend_name()
+    message, created = enqueue(db.session, data, backend)
+    if not created:
+        return replay(message, data["firm_id"])
+    if message.status == "failed":
+        db.commit()  # keep the refusal on record, then say why
+        raise _failure(message)
+    message.status = "sending"
+    db.commit()
+    attempt(db.session, message, carriers.carrier_for(backend), status_callback)
+    db.commit()
+    if message.status == "failed":
+        raise _failure(message)
+    return view(message)
+
+
+def claim_due(session, limit: int = 20) -> list[int]:
+    """Messages whose retry time has come (or whose attempt died with its process)."""
+    now = utcnow()
+    query = (sa.select(SmsMessage).where(sa.or_(
+        sa.and_(SmsMessage.status == "queued", SmsMessage.next_attempt_at <= now),
+        sa.and_(SmsMessage.status == "sending", SmsMessage.updated_at < now - STALE_SENDING)))
+        .order_by(SmsMessage.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    rows = session.execute(query).scalars().all()
+    for row in rows:
+        row.status, row.updated_at = "sending", now
+    return [row.id for row in rows]
+
+
+def deliver(db, message_ids: list[int], status_callback: str | None):
+    for message_id in message_ids:
+        message = db.session.get(SmsMessage, message_id)
+        if message is None or message.status != "sending":
+            continue
+        try:
+            attempt(db.session, message, carriers.carrier_for(message.backend), status_callback)
+        except Exception:
+            log.exception("sms attempt crashed", extra={"message_id": message_id})
+            message.status, message.next_attempt_at = "queued", utcnow() + backoff(max(1, message.attempts))
+        db.commit()
+
+
+def record_status(session, data: dict) -> dict:
+    """twilio's status callback (signature checked by the gateway): move the status forward only."""
+    message = session.execute(sa.select(SmsMessage).where(SmsMessage.provider_sid == data["MessageSid"])
+                              .with_for_update()).scalar_one_or_none()
+    if message is None:
+        raise NotFound("Onbekend bericht.", {"sid": data["MessageSid"]})
+    new = _CALLBACK.get(data["MessageStatus"].lower())
+    if new and message.status not in FINAL_STATUSES and _RANK[new] > _RANK[message.status]:
+        message.status = new
+        message.updated_at = utcnow()
+        if new in ("failed", "undelivered"):
+            message.error_code = f"twilio:{data.get('ErrorCode') or 'unknown'}"
+            message.error_message = (data.get("ErrorMessage") or "niet afgeleverd")[:500]
+    return view(message)
+
+
+def get(session, message_id: int) -> dict:
+    message = session.get(SmsMessage, message_id)
+    if message is None:
+        raise NotFound("Onbekend bericht.", {"message_id": message_id})
+    return detail(message)
+
+
+def outbox_page(session, limit: int = 100) -> list[dict]:
+    rows = session.execute(sa.select(SmsMessage).where(SmsMessage.backend == "outbox")
+                           .order_by(SmsMessage.id.desc()).limit(limit)).scalars().all()
+    return [detail(row, with_body=True) for row in rows]
+
+
+def sent_today(session, firm_id: int) -> int:
+    local_midnight = dt.datetime.now(AMSTERDAM).replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = local_midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return session.scalar(sa.select(sa.func.count()).select_from(SmsMessage).where(
+        SmsMessage.firm_id == firm_id, SmsMessage.created_at >= day_start, SmsMessage.status != "failed"))
