@@ -116,7 +116,7 @@ def route(method: str, path: str, *, summary: str, tags=("general",), auth: str 
                         raise NotAuthenticated("Niet ingelogd.")
                 elif auth == "platform":
                     ctx.principal = self.platform_principal(bearer_token(request))
-                if body is not None:
+                if body is not None and content == "application/json":  # multipart: the handler reads the form
                     ctx.body = _load_json(request, body)
                 if query is not None:
                     ctx.query = query.load(request.args.to_dict())
