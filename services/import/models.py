@@ -78,11 +78,10 @@ import_rows = sa.Table(
     sa.Column("import_id", BigId, sa.ForeignKey("imports.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("row_number", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("number", sa.String(50)),
-    sa.Column("status", sa.String(10), nullable=False),   # new | update | unchanged | invalid
+    sa.Column("status", sa.String(10), nullable=False),   # new | update | unchanged | invalid | failed
     sa.Column("data", sa.JSON, nullable=False),           # clean values, only non-empty fields
     sa.Column("errors", sa.JSON),                         # {field: reason}
     sa.Column("changes", sa.JSON),                        # [field] that an update would change
-    sa.Column("client_id", sa.Integer),
     sa.Column("batch", sa.Integer),                       # commit batch number when chosen
     sa.Index("ix_import_rows_status", "import_id", "status", "row_number"),
     sa.Index("ix_import_rows_batch", "import_id", "batch"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:27:33.040402
+Create Date: 2026-11-28 15:30:21.447284
 """
 from alembic import op
 import sqlalchemy as sa
@@ -102,7 +102,6 @@ def upgrade():
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=True),
     sa.Column('changes', sa.JSON(), nullable=True),
-    sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('batch', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['importer.imports.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('import_id', 'row_number'),

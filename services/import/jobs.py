@@ -1,0 +1,350 @@
+"""Background import jobs: parsing an upload into preview rows, and committing chosen rows.
+
+Jobs live in the ``imports`` table (status ``parsing`` or ``committing``). A poller
+in every importer process claims one with a lease (SELECT ... FOR UPDATE SKIP LOCKED
+on PostgreSQL) and runs it in a nameko worker, renewing the lease after every batch.
+A process that dies leaves its lease to expire; another poller (or the same service
+after a restart) claims the job again. Parsing restarts from the stored file;
+committing skips the batches recorded in ``import_batches``, so nothing is sent twice.
+
+The work is CPU-bound: the .xlsx is decoded in a real thread (eventlet.tpool), and
+the row loop yields to the hub after every batch, so RPCs keep being answered.
+Rows are streamed and written in batches (COPY on PostgreSQL), so memory stays flat.
+"""
+import csv
+import io
+import json
+import logging
+import os
+import uuid
+import weakref
+from datetime import timedelta
+
+import eventlet
+import eventlet.tpool
+import sqlalchemy as sa
+from eventlet.event import Event
+from nameko import config
+from nameko.extensions import Entrypoint
+
+from chassis.db import get_engine, is_postgres
+from chassis.errors import AkkoordError
+from chassis.principal import Principal
+from importer import imports, preview, readers
+from importer.columns import match_headers
+from importer.models import Import, ImportBatch, ImportChunk, import_rows, now
+from importer.validation import ClientRowSchema, validate_row
+
+log = logging.getLogger(__name__)
+
+PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
+LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
+POLL_SECONDS = 2.0
+MAX_JOBS = 2
+# Tests set this to a callable(import_id, batch) to simulate a crash between batches.
+after_batch_hook = None
+
+_pollers = weakref.WeakSet()
+
+
+def wake_all():
+    for poller in list(_pollers):
+        poller.wake()
+
+
+class LeaseLost(Exception):
+    """Another process owns the job now; stop quietly."""
+
+
+# -- the poller entrypoint ----------------------------------------------------------
+class JobPoller(Entrypoint):
+    """``@import_job`` on a service method ``run(import_id, owner)``; spawns a worker per claimed job."""
+
+    def setup(self):
+        self.engine = get_engine(config["DATABASE_URL"])
+        self.owner = str(uuid.uuid4())
+        self._wakeup = Event()
+        self._running = False
+        self._active = set()
+        self._thread = None
+        _pollers.add(self)
+
+    def start(self):
+        self._running = True
+        self._thread = self.container.spawn_managed_thread(self._loop, identifier="import-jobs")
+
+    def stop(self):
+        self._running = False
+        self.wake()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self):
+        self._running = False
+        if self._thread is not None:
+            self._thread.kill()
+
+    def wake(self):
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    @property
+    def running(self):
+        return self._running
+
+    def _loop(self):
+        while self._running:
+            with eventlet.Timeout(POLL_SECONDS, False):
+                self._wakeup.wait()
+            if self._wakeup.ready():
+                self._wakeup.reset()
+            try:
+                while self._running and len(self._active) < MAX_JOBS:
+                    job_id = claim(self.engine, self.owner)
+                    if job_id is None:
+                        break
+                    self._active.add(job_id)
+                    self.container.spawn_worker(self, (job_id, self.owner), {},
+                                                handle_result=self._finished(job_id))
+            except Exception:
+                log.warning("import job poller could not claim", exc_info=True)
+
+    def _finished(self, job_id):
+        def handle_result(worker_ctx, result, exc_info):
+            self._active.discard(job_id)
+            if exc_info is not None:
+                log.error("import job stopped", extra={"import_id": job_id, "error": exc_info[0].__name__})
+            self.wake()
+            return result, exc_info
+        return handle_result
+
+
+import_job = JobPoller.decorator
+
+
+def claim(engine, owner: str) -> int | None:
+    moment = now()
+    query = (sa.select(Import.id).where(Import.status.in_(("parsing", "committing")),
+                                        sa.or_(Import.lease_until.is_(None), Import.lease_until < moment))
+             .order_by(Import.id).limit(1))
+    if is_postgres(engine):
+        query = query.with_for_update(skip_locked=True)
+    with engine.begin() as conn:
+        job_id = conn.scalar(query)
+        if job_id is None:
+            return None
+        conn.execute(sa.update(Import).where(Import.id == job_id).values(
+            lease_owner=owner, lease_until=moment + timedelta(seconds=LEASE_SECONDS)))
+    return job_id
+
+
+def renew(session, import_id: int, owner: str):
+    updated = session.execute(sa.update(Import).where(Import.id == import_id, Import.lease_owner == owner)
+                              .values(lease_until=now() + timedelta(seconds=LEASE_SECONDS))).rowcount
+    if not updated:
+        raise LeaseLost()
+
+
+def run(session, identity, import_id: int, owner: str, poller=None):
+    record = session.get(Import, import_id)
+    if record is None or record.lease_owner != owner:
+        return None
+    try:
+        if record.status == "parsing":
+            parse(session, identity, record, owner)
+        elif record.status == "committing":
+            commit(session, identity, record, owner, poller)
+    except LeaseLost:
+        session.rollback()
+        log.warning("import job lease lost", extra={"import_id": import_id})
+    return None
+
+
+def _fail(session, record: Import, message: str, details=None):
+    session.rollback()
+    session.execute(sa.update(Import).where(Import.id == record.id).values(
+        status="failed", error={"message": message, **(details or {})}, lease_owner=None, lease_until=None))
+    session.execute(sa.delete(ImportChunk).where(ImportChunk.import_id == record.id))
+    session.commit()
+
+
+# -- parsing --------------------------------------------------------------------------
+def branches_of(identity, principal: dict) -> dict:
+    """{name: id} of the firm's branches the principal may use."""
+    result = {}
+    for branch in identity.list_branches(principal=principal):
+        for key in ("name", "display_name"):
+            if branch.get(key):
+                result.setdefault(branch[key], branch["id"])
+    return result
+
+
+def parse(session, identity, record: Import, owner: str):
+    principal = record.principal
+    p = Principal.load(principal)
+    session.execute(sa.delete(import_rows).where(import_rows.c.import_id == record.id))
+    path, _sha, _size = imports.assemble(session, record.id)
+    session.commit()
+    try:
+        source = readers.open_source(record.kind, path)
+        eventlet.tpool.execute(source.load)
+        rows = source.rows()
+        header = next(rows, None)
+        if header is None:
+            return _fail(session, record, "Het bestand bevat geen kopregel en geen rijen.")
+        headers = match_headers(header[1])
+        record.columns = headers.as_dict()
+        record.encoding = getattr(source, "encoding", None)
+        record.delimiter = getattr(source, "delimiter", None)
+        record.progress_total = source.total
+        session.commit()
+        schema = ClientRowSchema(branches_of(identity, principal))
+        counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
+        state = {"seen": {}, "done": 0}
+        batch = []
+        for row_number, cells in rows:
+            batch.append((row_number, cells))
+            if len(batch) >= PARSE_BATCH:
+                _parse_batch(session, identity, record, p, schema, headers.positions, batch, counts, state, owner)
+                batch = []
+        if batch:
+            _parse_batch(session, identity, record, p, schema, headers.positions, batch, counts, state, owner)
+    except AkkoordError as exc:
+        return _fail(session, record, exc.message, exc.details)
+    finally:
+        os.unlink(path)
+    session.execute(sa.delete(ImportChunk).where(ImportChunk.import_id == record.id))
+    record.summary = counts
+    record.progress_done = record.progress_total = state["done"]
+    record.status = "ready"
+    record.parsed_at = now()
+    record.lease_owner = record.lease_until = None
+    session.commit()
+    log.info("import parsed", extra={"import_id": record.id, **counts})
+
+
+def _parse_batch(session, identity, record, p, schema, positions, batch, counts, state, owner):
+    seen = state["seen"]
+    parsed = []
+    for row_number, cells in batch:
+        raw = {}
+        for field, position in positions.items():
+            if position < len(cells) and cells[position] is not None:
+                raw[field] = cells[position]
+        if not raw and not any(c is not None for c in cells):
+            continue  # a fully empty row is skipped and not counted
+        try:
+            clean, errors = validate_row(schema, raw)
+        except Exception:  # one bad row never stops the others
+            log.warning("row could not be validated", extra={"import_id": record.id, "row": row_number})
+            clean, errors = {}, {"number": "Deze rij kan niet gelezen worden."}
+        number = clean.get("number") or raw.get("number")
+        if number:
+            first = seen.get(number)
+            if first is not None:
+                errors["number"] = f"Dubbel cliëntnummer: rij {first} telt."
+            else:
+                seen[number] = row_number
+        if "branch_id" in clean and p.branch_id is not None and clean["branch_id"] != p.branch_id:
+            errors["branch"] = "U mag alleen cliënten van uw eigen vestiging importeren."
+        parsed.append((row_number, number, raw, clean, errors))
+    valid = [number for _r, number, _raw, _clean, errors in parsed if not errors]
+    existing = identity.clients_by_numbers(principal=record.principal, numbers=valid) if valid else {}
+    records = []
+    for row_number, number, raw, clean, errors in parsed:
+        if errors:
+            status, data, changes = "invalid", raw, None
+        else:
+            status, changes = preview.classify(schema, clean, existing.get(number))
+            data = clean
+        counts[status] += 1
+        records.append((row_number, (number or "")[:50] or None, status, data, errors or None, changes))
+    store_rows(session, record.id, records)
+    state["done"] += len(batch)
+    record.progress_done = state["done"]
+    record.progress_total = max(record.progress_total, state["done"])
+    renew(session, record.id, owner)
+    session.commit()
+    eventlet.sleep(0)
+
+
+def store_rows(session, import_id: int, records: list):
+    if not records:
+        return
+    if is_postgres(session):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row_number, number, status, data, errors, changes in records:
+            writer.writerow([import_id, row_number, "" if number is None else number, status,
+                             json.dumps(data, ensure_ascii=False),
+                             "" if errors is None else json.dumps(errors, ensure_ascii=False),
+                             "" if changes is None else json.dumps(changes)])
+        buffer.seek(0)
+        cursor = session.connection().connection.driver_connection.cursor()
+        cursor.copy_expert(
+            'COPY importer.import_rows (import_id, row_number, number, status, data, errors, changes) '
+            "FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.close()
+        return
+    session.execute(import_rows.insert(), [
+        {"import_id": import_id, "row_number": r[0], "number": r[1], "status": r[2], "data": r[3],
+         "errors": r[4], "changes": r[5]} for r in records])
+
+
+# -- committing -----------------------------------------------------------------------
+def commit(session, identity, record: Import, owner: str, poller=None):
+    done = set(session.scalars(sa.select(ImportBatch.batch).where(ImportBatch.import_id == record.id)))
+    for batch in range(record.batches):
+        if batch in done:
+            continue
+        if poller is not None and not poller.running:
+            # shutting down: give the job back at once so another process resumes it
+            session.execute(sa.update(Import).where(Import.id == record.id, Import.lease_owner == owner)
+                            .values(lease_owner=None, lease_until=None))
+            session.commit()
+            return
+        _commit_batch(session, identity, record, batch, owner)
+        if after_batch_hook is not None:
+            after_batch_hook(record.id, batch)
+    totals = session.execute(sa.select(sa.func.coalesce(sa.func.sum(ImportBatch.created), 0),
+                                       sa.func.coalesce(sa.func.sum(ImportBatch.updated), 0),
+                                       sa.func.coalesce(sa.func.sum(ImportBatch.unchanged), 0))
+                             .where(ImportBatch.import_id == record.id)).one()
+    failed = session.scalar(sa.select(sa.func.count()).select_from(import_rows).where(
+        import_rows.c.import_id == record.id, import_rows.c.status == "failed"))
+    record.result = {"created": int(totals[0]), "updated": int(totals[1]), "unchanged": int(totals[2]),
+                     "failed": int(failed)}
+    record.status = "done"
+    record.committed_at = now()
+    record.lease_owner = record.lease_until = None
+    session.commit()
+    log.info("import committed", extra={"import_id": record.id, **record.result})
+
+
+def _commit_batch(session, identity, record: Import, batch: int, owner: str):
+    rows = session.execute(sa.select(import_rows.c.row_number, import_rows.c.status, import_rows.c.data)
+                           .where(import_rows.c.import_id == record.id, import_rows.c.batch == batch)
+                           .order_by(import_rows.c.row_number)).all()
+    payload = []
+    for row in rows:
+        values = {k: v for k, v in row.data.items() if v not in (None, "")}
+        if "branch_id" not in values and record.branch_id is not None and row.status == "new":
+            values["branch_id"] = record.branch_id
+        payload.append(values)
+    result = identity.upsert_clients(principal=record.principal, rows=payload, group_id=record.group_id,
+                                     import_id=record.id) if payload else {}
+    for error in result.get("errors") or []:
+        index = error.get("index")
+        if index is None or not 0 <= index < len(rows):
+            continue
+        fields = {k: (v[0] if isinstance(v, list) and v else str(v)) for k, v in (error.get("fields") or {}).items()}
+        session.execute(sa.update(import_rows).where(import_rows.c.import_id == record.id,
+                                                     import_rows.c.row_number == rows[index].row_number)
+                        .values(status="failed", errors=fields))
+    session.add(ImportBatch(import_id=record.id, batch=batch, rows=len(rows),
+                            created=int(result.get("created", 0)), updated=int(result.get("updated", 0)),
+                            unchanged=int(result.get("unchanged", 0))))
+    record.progress_done = min(record.progress_total, record.progress_done + len(rows))
+    renew(session, record.id, owner)
+    session.commit()
+    eventlet.sleep(0)

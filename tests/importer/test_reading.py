@@ -1,0 +1,139 @@
+"""Header matching, CSV dialects and encodings, .xlsx reading, hostile files: unit level."""
+import io
+import zipfile
+
+import pytest
+
+from importer import readers
+from importer.columns import fold, match_headers
+from importer.exceptions import HostileFile, MissingColumns, UnsupportedFile
+from tests.importer.files import csv_bytes, xlsx_bytes, zip_bytes
+
+ROWS = [["000123", "Bakkerij De Vrïes; & Zn", "1234567", "1234ab", "Utrecht", "info@devries.nl", "06 12345678"],
+        ["000124", 'Firma "Quote", met\nnieuwe regel', "", "", "Zeist", "", ""]]
+
+
+def test_headers_fold_case_accents_spaces_dots_dashes_underscores():
+    assert fold(" Cliënt-Nummer ") == fold("clientnummer") == fold("CLIENT_NUMMER") == fold("client.nummer")
+    mapping = match_headers(["KVK_NUMMER", "Relatie nummer", "bedrijfs-naam", "Kleur", "e.mail", "GSM", "tav"])
+    assert mapping.positions == {"kvk": 0, "number": 1, "name": 2, "email": 4, "mobile": 5, "contact": 6}
+    assert mapping.unknown == ["Kleur"]
+
+
+def test_file_without_number_or_name_column_is_refused():
+    with pytest.raises(MissingColumns) as caught:
+        match_headers(["Naam", "Plaats"])
+    assert "Cliëntnummer" in caught.value.message
+    assert caught.value.details["missing"] == ["number"]
+
+
+def _rows_of(tmp_path, content: bytes, kind: str, name="f"):
+    path = tmp_path / f"{name}.{kind}"
+    path.write_bytes(content)
+    source = readers.open_source(kind, path).load()
+    return source, list(source.rows())
+
+
+@pytest.mark.parametrize("delimiter,encoding,bom", [(";", "utf-8", False), (",", "utf-8", True),
+                                                    (";", "cp1252", False), (",", "cp1252", False),
+                                                    (";", "utf-8", True)])
+def test_csv_dialects_and_encodings_are_detected(tmp_path, delimiter, encoding, bom):
+    content = csv_bytes(ROWS, delimiter=delimiter, encoding=encoding, bom=bom)
+    source, rows = _rows_of(tmp_path, content, "csv")
+    assert source.delimiter == delimiter
+    assert source.encoding == ("utf-8-sig" if encoding == "utf-8" else "cp1252")
+    assert rows[0][1][0] == "Cliëntnummer"  # BOM gone, accent intact
+    assert rows[1] == (2, ROWS[0])           # separator inside quotes, accents, leading zero kept
+    assert rows[2][1][1] == 'Firma "Quote", met\nnieuwe regel'  # quoted newline stays in one field
+
+
+def test_xlsx_rows_read_as_text_with_excel_numbers_made_plain(tmp_path):
+    content = xlsx_bytes([["000123", "Bakkerij", 1234567, None], [456.0, "Tweede", 12345678, None]],
+                         headers=["Cliëntnummer", "Naam", "KvK", "Leeg"])
+    _source, rows = _rows_of(tmp_path, content, "xlsx")
+    assert rows[1] == (2, ["000123", "Bakkerij", "1234567", None])
+    assert rows[2] == (3, ["456", "Tweede", "12345678", None])
+
+
+def test_export_apostrophe_is_stripped_on_reimport():
+    assert readers.clean_text("'=SUM(A1)") == "=SUM(A1)"
+    assert readers.clean_text("'+31612345678") == "+31612345678"
+    assert readers.clean_text("'t Hoekje") == "'t Hoekje"
+
+
+# -- hostile files ------------------------------------------------------------------------
+def test_extension_and_content_must_agree():
+    with pytest.raises(UnsupportedFile):
+        readers.kind_for("clients.xls")
+    with pytest.raises(UnsupportedFile):
+        readers.kind_for("clients.exe")
+    with pytest.raises(UnsupportedFile):
+        readers.check_head("xlsx", b"Clientnummer;Naam\r\n")
+    with pytest.raises(UnsupportedFile):
+        readers.check_head("csv", b"PK\x03\x04\x14\x00")
+    with pytest.raises(UnsupportedFile):
+        readers.check_head("xlsx", readers.OLE_MAGIC + b"\x00" * 8)
+    readers.check_head("xlsx", b"PK\x03\x04")
+    readers.check_head("csv", b"Clientnummer;Naam")
+
+
+def test_csv_with_nul_byte_is_hostile():
+    with pytest.raises(HostileFile):
+        readers.check_csv_chunk(b"Clientnummer;Naam\r\n1;A\x00B\r\n")
+
+
+def _check(tmp_path, content):
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(content)
+    readers.check_xlsx(path)
+
+
+def test_real_xlsx_passes_the_checks(tmp_path):
+    _check(tmp_path, xlsx_bytes(ROWS))
+
+
+def test_zip_bomb_is_refused_by_its_ratio(tmp_path):
+    bomb = zip_bytes({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                      "xl/worksheets/sheet1.xml": b"\x00" * (50 * 1024 * 1024)})
+    assert len(bomb) < 200 * 1024
+    with pytest.raises(HostileFile) as caught:
+        _check(tmp_path, bomb)
+    assert "zip-bom" in caught.value.message
+
+
+def test_lying_zip_header_is_refused(tmp_path):
+    # declares 100 bytes, inflates to 5 MB: zipfile stops at the declared size and the CRC fails
+    honest = zip_bytes({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                        "xl/worksheets/sheet1.xml": b"<a>" + b"x" * (5 * 1024 * 1024) + b"</a>"})
+    archive = zipfile.ZipFile(io.BytesIO(honest))
+    info = archive.getinfo("xl/worksheets/sheet1.xml")
+    real = info.file_size.to_bytes(4, "little")
+    lie = (100).to_bytes(4, "little")
+    # patch the declared size in both the local header and the central directory
+    tampered = honest.replace(info.compress_size.to_bytes(4, "little") + real,
+                              info.compress_size.to_bytes(4, "little") + lie)
+    assert tampered != honest
+    with pytest.raises(HostileFile):
+        _check(tmp_path, tampered)
+
+
+def test_too_many_zip_members_is_refused(tmp_path):
+    members = {"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>"}
+    members.update({f"xl/media/{i}.xml": "<a/>" for i in range(readers.MAX_ZIP_MEMBERS + 1)})
+    with pytest.raises(HostileFile):
+        _check(tmp_path, zip_bytes(members))
+
+
+def test_xml_with_entities_is_refused(tmp_path):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><workbook>&lol2;</workbook>')
+    with pytest.raises(HostileFile):
+        _check(tmp_path, zip_bytes({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": laughs}))
+    with pytest.raises(HostileFile):
+        _check(tmp_path, zip_bytes({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                                    "xl/sharedStrings.xml": laughs}))
+
+
+def test_zip_that_is_not_a_workbook_is_unsupported(tmp_path):
+    with pytest.raises(UnsupportedFile):
+        _check(tmp_path, zip_bytes({"readme.txt": "hallo"}))
