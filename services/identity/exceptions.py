@@ -1,5 +1,5 @@
 """identity's domain errors (mapped to HTTP in gateway/routes/identity.py)."""
-from chassis.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyAttempts
+from chassis.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyAttempts, Unavailable
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -28,3 +28,43 @@ class FirmNotFound(NotFound):
 
 class NotAllowed(Forbidden):
     code = "forbidden"
+
+
+class ClientNumberTaken(Conflict):
+    code = "client_number_taken"
+
+
+class WrongPin(Invalid):
+    code = "wrong_pin"
+
+
+class PinLocked(Forbidden):
+    code = "pin_locked"
+
+
+class NoPin(Invalid):
+    code = "no_pin"
+
+
+class WrongCode(Invalid):
+    code = "wrong_code"
+
+
+class CodeExpired(Invalid):
+    code = "code_expired"
+
+
+class MobileRequired(Invalid):
+    code = "mobile_required"
+
+
+class InvalidActivation(Invalid):
+    code = "invalid_activation"
+
+
+class SmsFailed(Invalid):
+    code = "sms_failed"
+
+
+class LettersFailed(Unavailable):
+    code = "letters_unavailable"

@@ -4,6 +4,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from eventlet import tpool
+
 from chassis import secrets
 from identity.exceptions import WeakPassword
 
@@ -41,4 +43,5 @@ def check_policy(password: str, username: str = "", firm_name: str = "") -> None
 
 def hash_new_password(password: str, username: str = "", firm_name: str = "") -> str:
     check_policy(password, username, firm_name)
-    return secrets.hash_password(password)
+    # argon2 in an OS thread: it releases the GIL, so the eventlet hub keeps serving others
+    return tpool.execute(secrets.hash_password, password)

@@ -4,10 +4,16 @@ from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
-from identity import firms, principals, sessions
+from chassis.rpc_client import ServiceRpc
+from identity import (activation, clients, confirmation, directory, firms, principals, sessions, tokens,
+                      users)
 from identity.exceptions import NotAllowed
 from identity.models import outbox
-from identity.schemas import CreateFirmSchema, LoginSchema
+from identity.schemas import (ActivateSchema, BranchInSchema, BranchPatchSchema, BulkSchema,
+                              CheckConfirmationSchema, ClientInSchema, ClientUserInSchema, CreateFirmSchema,
+                              GroupInSchema, IdsSchema, ImportRowSchema, LoginSchema, MobileChangeSchema,
+                              MobileConfirmSchema, NumbersSchema, SearchSchema, SendCodeSchema, SmsLoginSchema,
+                              StaffInSchema, TokensSchema, UpsertSchema, UserPatchSchema)
 
 
 class IdentityService:
@@ -16,7 +22,10 @@ class IdentityService:
     db = Database("identity")
     events = EventOutbox(outbox)
     health = HealthCheck()
+    notify = ServiceRpc("notify")
+    letters = ServiceRpc("letters")
 
+    # -- firms and sessions ------------------------------------------------
     @rpc
     def create_firm(self, principal, payload):
         if not Principal.load(principal).is_platform:
@@ -29,6 +38,15 @@ class IdentityService:
     def login(self, payload, ip=None):
         data = LoginSchema().load(payload)
         user = sessions.check_password(self.db.session, data["username"], data["password"])
+        if user.login_method == "password_sms":
+            return confirmation.start_login_challenge(self.db.session, self.notify, user)
+        token = sessions.start_session(self.db.session, user, ip)
+        return {"token": token, "user": principals.user_view(user)}
+
+    @rpc
+    def login_sms(self, payload, ip=None):
+        data = SmsLoginSchema().load(payload)
+        user = confirmation.finish_login_challenge(self.db.session, data["challenge_id"], data["code"])
         token = sessions.start_session(self.db.session, user, ip)
         return {"token": token, "user": principals.user_view(user)}
 
@@ -46,7 +64,144 @@ class IdentityService:
 
     @rpc
     def me(self, principal):
-        return principals.me(self.db.session, Principal.load(principal))
+        return users.me(self.db.session, Principal.load(principal))
+
+    @rpc
+    def activate(self, payload):
+        data = ActivateSchema().load(payload)
+        user = activation.activate(self.db.session, data["username"], data["activation_code"], data["password"])
+        return {"id": user.id, "username": user.username, "activated": True}
+
+    # -- branches, groups, staff -------------------------------------------
+    @rpc
+    def branch_layout(self, branch_id):
+        return directory.branch_layout(self.db.session, int(branch_id))
+
+    @rpc
+    def list_branches(self, principal):
+        return directory.list_branches(self.db.session, Principal.load(principal))
+
+    @rpc
+    def create_branch(self, principal, payload):
+        return directory.create_branch(self.db.session, Principal.load(principal), BranchInSchema().load(payload))
+
+    @rpc
+    def update_branch(self, principal, branch_id, payload):
+        return directory.update_branch(self.db.session, Principal.load(principal), int(branch_id),
+                                       BranchPatchSchema().load(payload))
+
+    @rpc
+    def list_groups(self, principal, kind=None):
+        return directory.list_groups(self.db.session, Principal.load(principal), kind)
+
+    @rpc
+    def create_group(self, principal, payload):
+        return directory.create_group(self.db.session, Principal.load(principal), GroupInSchema().load(payload))
+
+    @rpc
+    def list_staff(self, principal):
+        return directory.list_staff(self.db.session, Principal.load(principal))
+
+    @rpc
+    def create_staff(self, principal, payload):
+        return directory.create_staff(self.db.session, Principal.load(principal), StaffInSchema().load(payload),
+                                      self.events)
+
+    @rpc
+    def contacts(self, user_ids):
+        return directory.contacts(self.db.session, IdsSchema().load({"ids": user_ids})["ids"])
+
+    @rpc
+    def staff_contacts(self, firm_id, branch_id=None):
+        return directory.staff_contacts(self.db.session, int(firm_id), None if branch_id is None else int(branch_id))
+
+    # -- clients -------------------------------------------------------------
+    @rpc
+    def search_clients(self, principal, query=None):
+        q = SearchSchema().load(query or {})
+        return clients.search(self.db.session, Principal.load(principal), q["q"], q["branch_id"], q["page"],
+                              q["per_page"])
+
+    @rpc
+    def get_client(self, principal, client_id):
+        return clients.get(self.db.session, Principal.load(principal), int(client_id))
+
+    @rpc
+    def create_client(self, principal, payload):
+        return clients.create(self.db.session, Principal.load(principal), ClientInSchema().load(payload),
+                              self.events)
+
+    @rpc
+    def update_client(self, principal, client_id, payload):
+        return clients.update(self.db.session, Principal.load(principal), int(client_id),
+                              ClientInSchema().load(payload), self.events)
+
+    @rpc
+    def client_scope(self, principal, client_id):
+        return clients.ensure_visible(self.db.session, Principal.load(principal), int(client_id))
+
+    @rpc
+    def clients_by_numbers(self, principal, numbers):
+        data = NumbersSchema().load({"numbers": numbers})
+        return clients.by_numbers(self.db.session, Principal.load(principal), data["numbers"])
+
+    @rpc
+    def upsert_clients(self, principal, rows, group_id=None, import_id=None):
+        data = UpsertSchema().load({"rows": rows, "group_id": group_id, "import_id": import_id})
+        schema = ImportRowSchema()
+        clean = [schema.load(ImportRowSchema.clean(row)) for row in data["rows"]]
+        return clients.upsert(self.db.session, Principal.load(principal), clean, data["group_id"],
+                              data["import_id"], self.events)
+
+    # -- client users ----------------------------------------------------------
+    @rpc
+    def client_users(self, principal, client_id):
+        return users.client_users(self.db.session, Principal.load(principal), int(client_id))
+
+    @rpc
+    def create_client_user(self, principal, client_id, payload):
+        return users.create_for_client(self.db.session, Principal.load(principal), int(client_id),
+                                       ClientUserInSchema().load(payload), self.letters, principal, self.events)
+
+    @rpc
+    def bulk_create_users(self, principal, payload):
+        data = BulkSchema().load(payload)
+        return users.bulk_create(self.db.session, Principal.load(principal), data["client_ids"], data["group_id"],
+                                 self.letters, principal, self.events)
+
+    @rpc
+    def update_user(self, principal, user_id, payload):
+        return users.update_user(self.db.session, Principal.load(principal), int(user_id),
+                                 UserPatchSchema().load(payload), self.events)
+
+    @rpc
+    def issue_tokens(self, principal, payload):
+        return tokens.issue(self.db.session, Principal.load(principal), TokensSchema().load(payload), self.letters,
+                            principal, self.events)
+
+    # -- confirmations (approval) and own mobile ---------------------------------
+    @rpc
+    def check_confirmation(self, user_id, method, secret, binding=None):
+        data = CheckConfirmationSchema().load({"user_id": user_id, "method": method, "secret": secret,
+                                               "binding": binding})
+        return confirmation.check(self.db.session, data["user_id"], data["method"], data["secret"], data["binding"])
+
+    @rpc
+    def send_confirmation_code(self, user_id, binding):
+        data = SendCodeSchema().load({"user_id": user_id, "binding": binding})
+        return confirmation.send_code(self.db.session, self.notify, data["user_id"], data["binding"])
+
+    @rpc
+    def change_mobile(self, principal, payload):
+        data = MobileChangeSchema().load(payload)
+        return confirmation.request_mobile_change(self.db.session, self.notify, Principal.load(principal),
+                                                  data["mobile"], data["pin"])
+
+    @rpc
+    def confirm_mobile(self, principal, payload):
+        data = MobileConfirmSchema().load(payload)
+        return confirmation.confirm_mobile_change(self.db.session, self.notify, Principal.load(principal),
+                                                  data["code"], self.events)
 
     @rpc
     def ping(self):

@@ -2,10 +2,11 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from eventlet import tpool
 
 from chassis import secrets
 from identity.exceptions import InvalidCredentials, LoginThrottled, SessionExpired
-from identity.models import Branch, Firm, Session, User
+from identity.models import Branch, Firm, LoginThrottle, Session, User
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
@@ -24,27 +25,65 @@ def _lock_for(failures: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_LOCK)
 
 
-def check_password(session, username: str, password: str) -> User:
-    """The user if the password is right; the same error (and about the same time) otherwise."""
-    user = session.scalars(sa.select(User).where(sa.func.lower(User.username) == (username or "").lower())
-                           .with_for_update()).first()
+def throttle_key(username: str) -> str:
+    return (username or "").strip().lower()[:150]
+
+
+def _throttle_row(session, key: str) -> LoginThrottle:
+    """The counter for this username, created if missing, locked for this transaction."""
+    table = LoginThrottle.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(table).values(username_key=key, failures=0, updated_at=now())
+                    .on_conflict_do_nothing(index_elements=["username_key"]))
+    return session.scalars(sa.select(LoginThrottle).where(LoginThrottle.username_key == key)
+                           .with_for_update()).one()
+
+
+def check_throttle(session, key: str) -> None:
+    row = session.get(LoginThrottle, key)
     moment = now()
-    if user is None or not user.active or not user.password_hash:
-        secrets.dummy_verify(password or "")
-        raise InvalidCredentials("Gebruikersnaam of wachtwoord onjuist.")
-    if user.locked_until and user.locked_until > moment:
-        wait = (user.locked_until - moment).total_seconds()
+    if row is not None and row.locked_until and row.locked_until > moment:
+        wait = (row.locked_until - moment).total_seconds()
         raise LoginThrottled("Te veel mislukte pogingen; probeer het later opnieuw.",
                              {"retry_after": max(1, int(wait + 0.999))})
-    if not secrets.verify_password(user.password_hash, password or ""):
-        user.failed_logins += 1
-        lock = _lock_for(user.failed_logins)
-        if lock:
-            user.locked_until = moment + lock
-        session.commit()  # the failure must count even though we raise
+
+
+def record_failure(session, key: str) -> None:
+    """Count a failure for the username (known or not); the count survives the error we raise next."""
+    row = _throttle_row(session, key)
+    row.failures += 1
+    lock = _lock_for(row.failures)
+    row.locked_until = now() + lock if lock else None
+    row.updated_at = now()
+    session.commit()
+
+
+def record_success(session, key: str) -> None:
+    row = session.get(LoginThrottle, key)
+    if row is not None and (row.failures or row.locked_until):
+        row.failures = 0
+        row.locked_until = None
+
+
+def check_password(session, username: str, password: str) -> User:
+    """The user if the password is right; the same error (and about the same time) otherwise,
+    whether or not the username exists. Throttled per lowercased username."""
+    key = throttle_key(username)
+    check_throttle(session, key)
+    user = session.scalars(sa.select(User).where(sa.func.lower(User.username) == key)).first()
+    if user is None or not user.active or not user.password_hash:
+        # argon2 runs in an OS thread (it releases the GIL) so the hub keeps serving others
+        tpool.execute(secrets.dummy_verify, password or "")
+        ok = False
+    else:
+        ok = tpool.execute(secrets.verify_password, user.password_hash, password or "")
+    if not ok:
+        record_failure(session, key)
         raise InvalidCredentials("Gebruikersnaam of wachtwoord onjuist.")
-    user.failed_logins = 0
-    user.locked_until = None
+    record_success(session, key)
     return user
 
 

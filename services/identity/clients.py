@@ -1,0 +1,378 @@
+"""Clients: the firm's companies and persons (SPEC §3), their fields, search and import upserts."""
+import datetime as dt
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from stdnum.eu import vat as eu_vat
+from stdnum.nl import bsn as nl_bsn
+
+from chassis import crypto
+from chassis.errors import Invalid, NotFound
+from chassis.principal import Principal
+from identity import scope
+from identity.exceptions import ClientNumberTaken, NotAllowed
+from identity.mobiles import normalise_mobile
+from identity.models import Branch, Client, Group
+
+# Every client field of SPEC §3 (the HTTP/RPC names), in the template's order.
+FIELDS = ("number", "name", "legal_form", "kvk", "bsn", "rsin", "vat", "street", "house_number", "postcode",
+          "city", "country", "email", "phone", "mobile", "contact")
+PLAIN = ("number", "name", "legal_form", "kvk", "rsin", "vat", "street", "house_number", "postcode", "city",
+         "country", "email", "phone", "mobile", "contact")
+MAX_LENGTH = {"number": 50, "name": 200, "legal_form": 100, "street": 200, "house_number": 20, "city": 100,
+              "country": 100, "email": 254, "phone": 30, "contact": 200}
+BSN_PURPOSE = "identity.client.bsn"
+_POSTCODE = re.compile(r"^\s*(\d{4})\s*([A-Za-z]{2})\s*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DUTCH = {"", "nl", "nederland", "the netherlands", "netherlands", "holland"}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def fold(text) -> str:
+    text = unicodedata.normalize("NFKD", str(text or ""))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"[\s.\-]", "", value)
+
+
+# -- normalising one field at a time ------------------------------------------
+def normalise(data: dict) -> tuple[dict, dict]:
+    """(clean values, errors per field). Empty values become None; ``branch``/``branch_id`` pass through."""
+    clean, errors = {}, {}
+    for key in FIELDS:
+        if key not in data:
+            continue
+        raw = data[key]
+        value = None if raw is None else str(raw).strip()
+        if not value:
+            clean[key] = None
+            continue
+        try:
+            clean[key] = _FIELD_RULES.get(key, _plain)(key, value, data)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    for key in ("branch", "branch_id", "group_id"):
+        if key in data:
+            clean[key] = data[key]
+    return clean, errors
+
+
+def _plain(key, value, _data):
+    if len(value) > MAX_LENGTH.get(key, 200):
+        raise ValueError(f"Hoogstens {MAX_LENGTH.get(key, 200)} tekens.")
+    return value
+
+
+def _kvk(_key, value, _data):
+    digits = _digits(value)
+    if not digits.isdigit() or len(digits) > 8:
+        raise ValueError("Een KvK-nummer heeft 8 cijfers.")
+    return digits.zfill(8)  # a spreadsheet drops leading zeros; the KvK keeps them
+
+
+def _elfproef(label):
+    def rule(_key, value, _data):
+        digits = _digits(value)
+        if not digits.isdigit() or len(digits) > 9:
+            raise ValueError(f"Een {label} heeft 9 cijfers.")
+        digits = digits.zfill(9)
+        if not nl_bsn.is_valid(digits):
+            raise ValueError(f"Dit {label} klopt niet (elfproef).")
+        return digits
+    return rule
+
+
+def _vat(_key, value, _data):
+    compact = re.sub(r"[\s.\-]", "", value).upper()
+    if not eu_vat.is_valid(compact):
+        raise ValueError("Geen geldig btw-nummer.")
+    return compact
+
+
+def _postcode(_key, value, data):
+    match = _POSTCODE.match(value)
+    if match:
+        return f"{match.group(1)} {match.group(2).upper()}"
+    if fold(data.get("country") or "").strip() in _DUTCH:
+        raise ValueError("Een postcode heeft de vorm 1234 AB.")
+    return _plain("postcode", value, data)
+
+
+def _email(_key, value, _data):
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("Geen geldig e-mailadres.")
+    return value
+
+
+def _mobile(_key, value, _data):
+    return normalise_mobile(value)
+
+
+def _number(key, value, data):
+    return _plain(key, value, data)
+
+
+_FIELD_RULES = {"kvk": _kvk, "bsn": _elfproef("BSN"), "rsin": _elfproef("RSIN"), "vat": _vat,
+                "postcode": _postcode, "email": _email, "mobile": _mobile, "number": _number}
+
+
+# -- BSN at rest --------------------------------------------------------------
+def encrypt_bsn(bsn: str | None) -> bytes | None:
+    return crypto.encrypt(bsn.encode(), BSN_PURPOSE) if bsn else None
+
+
+def decrypt_bsn(token: bytes | None) -> str | None:
+    return crypto.decrypt(bytes(token), BSN_PURPOSE).decode() if token else None
+
+
+def mask_bsn(bsn: str | None) -> str | None:
+    return ("*" * 6 + bsn[-3:]) if bsn else None
+
+
+# -- views --------------------------------------------------------------------
+def view(client: Client, full_bsn: bool = False) -> dict:
+    bsn = decrypt_bsn(client.bsn_encrypted)
+    data = {"id": client.id, "firm_id": client.firm_id, "branch_id": client.branch_id}
+    for key in PLAIN:
+        data[key] = getattr(client, key)
+    data["bsn"] = bsn if full_bsn else mask_bsn(bsn)
+    data["group_id"] = client.group_id
+    data["created_at"] = client.created_at.isoformat() if client.created_at else None
+    data["updated_at"] = client.updated_at.isoformat() if client.updated_at else None
+    return data
+
+
+def scope_view(client: Client) -> dict:
+    return {"id": client.id, "firm_id": client.firm_id, "branch_id": client.branch_id,
+            "number": client.number, "name": client.name}
+
+
+def event_data(client: Client) -> dict:
+    return scope_view(client) | {"client_id": client.id}
+
+
+def _search_text(client: Client) -> str:
+    return " ".join(fold(v) for v in (client.name, client.number, client.kvk) if v)
+
+
+# -- reading ------------------------------------------------------------------
+def get(session, p: Principal, client_id: int) -> dict:
+    found = scope.client(session, p, client_id)
+    # Staff who open a client see its BSN; everyone else sees it masked.
+    return view(found, full_bsn=p.is_staff)
+
+
+def search(session, p: Principal, q: str | None, branch_id: int | None, page: int, per_page: int) -> dict:
+    where = [scope.client_filter(p)]
+    if branch_id is not None:
+        where.append(Client.branch_id == branch_id)
+    text = fold(q or "").strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(Client.search_text.like(pattern, escape="\\"))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
+    rows = session.scalars(sa.select(Client).where(*where).order_by(Client.name, Client.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return {"items": [view(c) for c in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def by_numbers(session, p: Principal, numbers: list[str]) -> dict:
+    p.require_staff()
+    wanted = [str(n).strip() for n in numbers if str(n).strip()]
+    found = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        for c in session.scalars(sa.select(Client).where(scope.client_filter(p), Client.number.in_(chunk))):
+            # staff compare an import with what is stored, BSN included
+            found[c.number] = view(c, full_bsn=True)
+    return found
+
+
+# -- writing ------------------------------------------------------------------
+def _resolve_branch(session, p: Principal, values: dict, current: int | None) -> int:
+    branch_id = values.get("branch_id")
+    name = values.get("branch")
+    if branch_id is None and name not in (None, ""):
+        branch_id = session.scalar(sa.select(Branch.id).where(
+            Branch.firm_id == p.firm_id, sa.or_(sa.func.lower(Branch.name) == str(name).strip().lower(),
+                                                sa.func.lower(Branch.display_name) == str(name).strip().lower())))
+        if branch_id is None:
+            raise ValueError("Onbekende vestiging.")
+    if branch_id is None:
+        if current is not None:
+            return current
+        if p.branch_id is not None:
+            return p.branch_id
+        branch_id = session.scalar(sa.select(sa.func.min(Branch.id)).where(Branch.firm_id == p.firm_id))
+    branch = session.get(Branch, int(branch_id))
+    if branch is None or branch.firm_id != p.firm_id or not p.sees_branch(branch.id):
+        raise ValueError("Onbekende vestiging.")
+    return branch.id
+
+
+def _group(session, p: Principal, group_id) -> int | None:
+    if group_id in (None, ""):
+        return None
+    group = session.get(Group, int(group_id))
+    if group is None or group.firm_id != p.firm_id or group.kind != "client":
+        raise NotFound("Deze cliëntgroep bestaat niet.", {"group_id": group_id})
+    return group.id
+
+
+def _apply(client: Client, values: dict, only_non_empty: bool) -> bool:
+    """Copy values onto the client; returns whether anything changed. Empty values never erase on import."""
+    changed = False
+    for key in FIELDS:
+        if key not in values:
+            continue
+        value = values[key]
+        if value is None and only_non_empty:
+            continue
+        if key == "bsn":
+            if value != decrypt_bsn(client.bsn_encrypted):
+                client.bsn_encrypted = encrypt_bsn(value)
+                changed = True
+            continue
+        if key in ("number", "name") and value is None:
+            continue  # required fields are never blanked
+        if getattr(client, key) != value:
+            setattr(client, key, value)
+            changed = True
+    if changed:
+        client.search_text = _search_text(client)
+        client.updated_at = now()
+    return changed
+
+
+def create(session, p: Principal, data: dict, events) -> dict:
+    p.require_staff()
+    values, errors = normalise(data)
+    if not values.get("number"):
+        errors.setdefault("number", ["Verplicht."])
+    if not values.get("name"):
+        errors.setdefault("name", ["Verplicht."])
+    try:
+        branch_id = _resolve_branch(session, p, values, None)
+    except ValueError as exc:
+        errors["branch_id"] = [str(exc)]
+    if errors:
+        raise Invalid("De invoer is ongeldig.", {"fields": errors})
+    if session.scalar(sa.select(Client.id).where(Client.firm_id == p.firm_id, Client.number == values["number"])):
+        raise ClientNumberTaken("Dit cliëntnummer is al in gebruik.", {"field": "number"})
+    client = Client(firm_id=p.firm_id, branch_id=branch_id, number=values["number"], name=values["name"],
+                    group_id=_group(session, p, values.get("group_id")))
+    _apply(client, values, only_non_empty=True)
+    client.search_text = _search_text(client)
+    session.add(client)
+    session.flush()
+    events.emit("client_created", event_data(client))
+    return view(client, full_bsn=True)
+
+
+def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
+    p.require_staff()
+    client = scope.client(session, p, client_id, for_update=True)
+    values, errors = normalise(data)
+    if "number" in values and values["number"] and values["number"] != client.number:
+        if session.scalar(sa.select(Client.id).where(Client.firm_id == client.firm_id,
+                                                     Client.number == values["number"])):
+            raise ClientNumberTaken("Dit cliëntnummer is al in gebruik.", {"field": "number"})
+    for key in ("number", "name"):
+        if key in values and not values[key]:
+            errors[key] = ["Verplicht."]
+    if "branch_id" in values or "branch" in values:
+        try:
+            client.branch_id = _resolve_branch(session, p, values, client.branch_id)
+        except ValueError as exc:
+            errors["branch_id"] = [str(exc)]
+    if errors:
+        raise Invalid("De invoer is ongeldig.", {"fields": errors})
+    branch_changed = client in session.dirty
+    if "group_id" in values:
+        client.group_id = _group(session, p, values["group_id"])
+    # A PATCH may clear optional fields on purpose (an explicit null); imports never do.
+    changed = _apply(client, values, only_non_empty=False) or branch_changed
+    if changed:
+        client.updated_at = now()
+        session.flush()
+        events.emit("client_updated", event_data(client))
+    return view(client, full_bsn=True)
+
+
+def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events) -> dict:
+    """Import rows, idempotent by client number: new ones created (in ``group_id``), known ones updated
+    with their non-empty values only; one bad row never stops the others."""
+    p.require_staff()
+    group = _group(session, p, group_id)
+    numbers = [str(r.get("number") or "").strip() for r in rows]
+    existing = {}
+    for start in range(0, len(numbers), 1000):
+        chunk = [n for n in numbers[start:start + 1000] if n]
+        for c in session.scalars(sa.select(Client).where(Client.firm_id == p.firm_id, Client.number.in_(chunk))
+                                 .with_for_update()):
+            existing[c.number] = c
+    result = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0,
+              "created_ids": [], "updated_ids": [], "unchanged_ids": [], "ids": {}, "errors": []}
+    seen = set()
+    for index, row in enumerate(rows):
+        values, errors = normalise(row)
+        number = values.get("number")
+        if not number:
+            errors.setdefault("number", ["Verplicht."])
+        elif number in seen:
+            errors["number"] = ["Dubbel cliëntnummer."]
+        client = existing.get(number) if number else None
+        if client is not None and not p.sees_branch(client.branch_id):
+            errors["number"] = ["Dit cliëntnummer is niet beschikbaar."]
+        if client is None and not values.get("name"):
+            errors.setdefault("name", ["Verplicht."])
+        branch_id = None
+        if not errors:
+            try:
+                branch_id = _resolve_branch(session, p, values, client.branch_id if client else None)
+            except ValueError as exc:
+                errors["branch"] = [str(exc)]
+        if errors:
+            result["invalid"] += 1
+            result["errors"].append({"index": index, "number": number, "fields": errors})
+            continue
+        seen.add(number)
+        if client is None:
+            client = Client(firm_id=p.firm_id, branch_id=branch_id, number=number, name=values["name"],
+                            group_id=group, import_id=import_id)
+            _apply(client, values, only_non_empty=True)
+            client.search_text = _search_text(client)
+            session.add(client)
+            session.flush()
+            existing[number] = client
+            events.emit("client_created", event_data(client))
+            result["created"] += 1
+            result["created_ids"].append(client.id)
+        else:
+            moved = branch_id != client.branch_id
+            client.branch_id = branch_id
+            if _apply(client, values, only_non_empty=True) or moved:
+                client.import_id = import_id
+                client.updated_at = now()
+                events.emit("client_updated", event_data(client))
+                result["updated"] += 1
+                result["updated_ids"].append(client.id)
+            else:
+                result["unchanged"] += 1
+                result["unchanged_ids"].append(client.id)
+        result["ids"][number] = client.id
+    session.flush()
+    return result
+
+
+def ensure_visible(session, p: Principal, client_id: int) -> dict:
+    return scope_view(scope.client(session, p, client_id))
+
+
+__all__ = ["create", "update", "upsert", "get", "search", "by_numbers", "ensure_visible", "NotAllowed"]

@@ -1,0 +1,40 @@
+"""Letters that carry a secret (PINs, activation codes), printed by the letters service.
+
+A clear secret leaves identity only here, over RPC to letters (SPEC §2). One batch
+per branch, because each branch prints on its own letterhead. If letters cannot
+take the batch, the caller's whole change is rolled back and the failure reported,
+so no secret is ever issued that nobody can read.
+"""
+import logging
+
+from nameko.exceptions import RemoteError, UnknownService
+
+from chassis.errors import AkkoordError
+from identity.exceptions import LettersFailed
+from identity.models import Client, User
+
+log = logging.getLogger(__name__)
+
+
+def entry(user: User, client: Client | None, secret: str) -> dict:
+    return {"recipient_name": user.name, "client_name": client.name if client else "",
+            "street": (client.street if client else None) or "", "house_number": (client.house_number if client else None) or "",
+            "postcode": (client.postcode if client else None) or "", "city": (client.city if client else None) or "",
+            "country": (client.country if client else None) or "", "username": user.username, "secret": secret}
+
+
+def print_batches(letters, principal: dict, kind: str, by_branch: dict[int, list[dict]]) -> list[int]:
+    batch_ids = []
+    for branch_id in sorted(by_branch):
+        items = by_branch[branch_id]
+        if not items:
+            continue
+        try:
+            result = letters.create_batch(principal, {"kind": kind, "branch_id": branch_id, "letters": items})
+        except (UnknownService, RemoteError, AkkoordError) as exc:
+            log.warning("letters refused a batch", extra={"kind": kind, "branch_id": branch_id, "count": len(items),
+                                                          "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
+            raise LettersFailed("De brieven konden niet worden aangemaakt; er is niets gewijzigd. "
+                                "Probeer het later opnieuw.", {"service": "letters"}) from None
+        batch_ids.append(result["batch_id"])
+    return batch_ids

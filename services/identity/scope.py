@@ -1,0 +1,78 @@
+"""Who may see what, enforced inside identity with the acting principal.
+
+Staff of a branch see that branch's clients; firm-wide staff see every branch;
+a client user sees only the clients it is linked to; nothing crosses firms.
+Anything not visible is reported as absent (NotFound), never as forbidden.
+"""
+import sqlalchemy as sa
+
+from chassis.errors import NotFound
+from chassis.principal import Principal
+from identity.models import Branch, Client, ClientUserLink, User
+
+CLIENT_GONE = "Deze cliënt bestaat niet."
+USER_GONE = "Deze gebruiker bestaat niet."
+
+
+def client_filter(p: Principal):
+    """A WHERE clause selecting exactly the clients the principal may see."""
+    if p.is_staff:
+        clause = Client.firm_id == p.firm_id
+        if p.branch_id is not None:
+            clause = sa.and_(clause, Client.branch_id == p.branch_id)
+        return clause
+    if p.is_client:
+        return sa.and_(Client.firm_id == p.firm_id, Client.id.in_(list(p.client_ids) or [-1]))
+    return sa.false()
+
+
+def client(session, p: Principal, client_id: int, for_update: bool = False) -> Client:
+    query = sa.select(Client).where(Client.id == client_id, client_filter(p))
+    if for_update:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound(CLIENT_GONE, {"client_id": client_id})
+    return found
+
+
+def branch(session, p: Principal, branch_id: int) -> Branch:
+    found = session.get(Branch, branch_id)
+    if found is None or found.firm_id != p.firm_id or not (p.is_staff and p.sees_branch(found.id)):
+        raise NotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
+    return found
+
+
+def user_visible(session, p: Principal, user: User) -> bool:
+    if user is None or user.firm_id != p.firm_id:
+        return False
+    if p.is_client:
+        if user.id == p.user_id:
+            return True
+        return user.kind == "client" and bool(session.scalar(
+            sa.select(ClientUserLink.id).where(ClientUserLink.user_id == user.id,
+                                               ClientUserLink.client_id.in_(list(p.client_ids) or [-1]))
+            .limit(1)))
+    if not p.is_staff:
+        return False
+    if p.branch_id is None:
+        return True
+    if user.kind == "staff":
+        return user.branch_id in (None, p.branch_id)
+    return bool(session.scalar(
+        sa.select(ClientUserLink.id).join(Client, Client.id == ClientUserLink.client_id)
+        .where(ClientUserLink.user_id == user.id, Client.branch_id == p.branch_id).limit(1)))
+
+
+def user(session, p: Principal, user_id: int) -> User:
+    found = session.get(User, user_id)
+    if not user_visible(session, p, found):
+        raise NotFound(USER_GONE, {"user_id": user_id})
+    return found
+
+
+def may_manage_client_users(p: Principal, client_id: int) -> bool:
+    """Staff (in scope) manage every client's users; a client superuser only its own client's."""
+    if p.is_staff:
+        return True
+    return p.is_client and client_id in p.superuser_client_ids

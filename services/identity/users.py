@@ -1,0 +1,265 @@
+"""Client users: creation (single, bulk, by a client superuser), links to clients, changes, 'me'."""
+import re
+import secrets as _random
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from chassis.errors import Conflict, Invalid, NotFound
+from chassis.principal import Principal
+from identity import activation, directory, printing, scope, sessions
+from identity.clients import fold
+from identity.exceptions import NotAllowed, UsernameTaken
+from identity.mobiles import normalise_mobile
+from identity.models import Branch, Client, ClientUserLink, Firm, Group, User
+from identity.principals import user_view
+
+CLIENT_MODULES = ("approval", "filing", "documents", "news", "users")
+
+
+# -- helpers ------------------------------------------------------------------
+def _mobile(value):
+    try:
+        return normalise_mobile(value)
+    except ValueError as exc:
+        raise Invalid("De invoer is ongeldig.", {"fields": {"mobile": [str(exc)]}}) from None
+
+
+def _default_client_group(session, firm_id: int) -> Group | None:
+    return session.scalars(sa.select(Group).where(Group.firm_id == firm_id, Group.kind == "client")
+                           .order_by(Group.id).limit(1)).first()
+
+
+def _client_group(session, p: Principal, group_id, client: Client | None) -> Group | None:
+    if group_id is not None:
+        return directory.group_for(session, p, group_id, "client")
+    if client is not None and client.group_id:
+        return session.get(Group, client.group_id)
+    return _default_client_group(session, p.firm_id)
+
+
+def _base_username(name: str) -> str:
+    words = re.findall(r"[a-z0-9]+", fold(name))
+    return (".".join(words) or "gebruiker")[:24]
+
+
+def new_usernames(session, names: list[str]) -> list[str]:
+    """A free username per name (name plus four random digits), checked against the table in bulk."""
+    result = [None] * len(names)
+    pending = list(range(len(names)))
+    taken = set()
+    while pending:
+        proposals = {i: f"{_base_username(names[i])}{_random.randbelow(9000) + 1000}" for i in pending}
+        candidates = list(proposals.values())
+        for start in range(0, len(candidates), 5000):
+            taken |= set(session.scalars(sa.select(sa.func.lower(User.username)).where(
+                sa.func.lower(User.username).in_([c.lower() for c in candidates[start:start + 5000]]))))
+        retry = []
+        for i, username in proposals.items():
+            if username.lower() in taken:
+                retry.append(i)
+            else:
+                taken.add(username.lower())
+                result[i] = username
+        pending = retry
+    return result
+
+
+def user_row(user: User, superuser: bool) -> dict:
+    return {"id": user.id, "name": user.name, "username": user.username, "email": user.email,
+            "confirmation": user.confirmation_method, "login": user.login_method, "mobile": user.mobile,
+            "superuser": bool(superuser), "active": user.active, "rights": sorted(user.rights or []),
+            "activated": bool(user.password_hash), "pin_locked": user.pin_failures >= 10}
+
+
+def _created_event(events, user: User, client: Client):
+    events.emit("user_created", {"user_id": user.id, "firm_id": user.firm_id, "kind": user.kind,
+                                 "client_id": client.id, "branch_id": client.branch_id})
+
+
+# -- reading ------------------------------------------------------------------
+def client_users(session, p: Principal, client_id: int) -> list[dict]:
+    client = scope.client(session, p, client_id)
+    rows = session.execute(sa.select(User, ClientUserLink.superuser).join(
+        ClientUserLink, ClientUserLink.user_id == User.id).where(ClientUserLink.client_id == client.id)
+        .order_by(User.name, User.id)).all()
+    return [user_row(user, superuser) for user, superuser in rows]
+
+
+def me(session, p: Principal) -> dict:
+    user = session.get(User, p.user_id)
+    firm = session.get(Firm, user.firm_id)
+    clients = []
+    if user.kind == "client":
+        rows = session.execute(sa.select(Client, ClientUserLink.superuser).join(
+            ClientUserLink, ClientUserLink.client_id == Client.id).where(ClientUserLink.user_id == user.id)
+            .order_by(Client.name)).all()
+        clients = [{"id": c.id, "number": c.number, "name": c.name, "branch_id": c.branch_id,
+                    "superuser": bool(su)} for c, su in rows]
+    branch_id = user.branch_id if user.kind == "staff" else (clients[0]["branch_id"] if clients else None)
+    branch = session.get(Branch, branch_id) if branch_id else None
+    return {"user": user_view(user),
+            "firm": {"id": firm.id, "name": firm.name, "multi_branch": firm.multi_branch},
+            "branch": {"id": branch.id, "name": branch.name, "display_name": branch.display_name} if branch else None,
+            "firm_wide": user.kind == "staff" and user.branch_id is None,
+            "clients": clients, "rights": sorted(set(user.rights or []))}
+
+
+# -- creating -----------------------------------------------------------------
+def create_for_client(session, p: Principal, client_id: int, data: dict, letters, principal: dict, events) -> dict:
+    """A new client user (activation letter), or an existing client user of the firm linked to this client."""
+    client = scope.client(session, p, client_id, for_update=True)
+    if not scope.may_manage_client_users(p, client.id):
+        raise NotAllowed("Alleen het kantoor of een superuser van deze cliënt maakt gebruikers aan.")
+    superuser = bool(data.get("superuser"))
+    if data.get("user_id") is not None:
+        user = session.get(User, int(data["user_id"]))
+        if user is None or user.kind != "client" or not scope.user_visible(session, p, user):
+            raise NotFound(scope.USER_GONE, {"user_id": data["user_id"]})
+        link = ClientUserLink(user_id=user.id, client_id=client.id, superuser=superuser)
+        session.add(link)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise Conflict("Deze gebruiker is al gekoppeld aan deze cliënt.", {"field": "user_id"}) from None
+        events.emit("user_updated", {"user_id": user.id, "firm_id": user.firm_id, "client_id": client.id,
+                                     "linked": True})
+        return {"id": user.id, "username": user.username, "letter_batch_id": None, "linked": True}
+    if not data.get("name"):
+        raise Invalid("De invoer is ongeldig.", {"fields": {"name": ["Verplicht."]}})
+    username = data.get("username")
+    if username:
+        if not directory.username_free(session, username):
+            raise UsernameTaken("Deze gebruikersnaam is al in gebruik.", {"field": "username"})
+    else:
+        username = new_usernames(session, [data["name"]])[0]
+    group = _client_group(session, p, data.get("group_id"), client)
+    user = User(firm_id=client.firm_id, kind="client", username=username, name=data["name"],
+                email=data.get("email"), mobile=_mobile(data.get("mobile")), branch_id=None,
+                group_id=group.id if group else None, rights=list(group.rights) if group else [],
+                active=True, confirmation_method="pin", login_method="password", pin_failures=0, failed_logins=0)
+    session.add(user)
+    session.flush()
+    session.add(ClientUserLink(user_id=user.id, client_id=client.id, superuser=superuser))
+    code = activation.issue(session, [user])[user.id]
+    session.flush()
+    _created_event(events, user, client)
+    batch_ids = printing.print_batches(letters, principal, "activation",
+                                       {client.branch_id: [printing.entry(user, client, code)]})
+    return {"id": user.id, "username": user.username, "letter_batch_id": batch_ids[0] if batch_ids else None,
+            "linked": False}
+
+
+def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters, principal: dict, events) -> dict:
+    """The first user (superuser) of each chosen client; clients that already have a user are skipped."""
+    p.require_staff()
+    group = directory.group_for(session, p, group_id, "client") if group_id is not None else None
+    default_group = _default_client_group(session, p.firm_id)
+    wanted = list(dict.fromkeys(int(c) for c in client_ids))
+    clients = {}
+    for start in range(0, len(wanted), 5000):
+        for c in session.scalars(sa.select(Client).where(scope.client_filter(p),
+                                                         Client.id.in_(wanted[start:start + 5000]))
+                                 .with_for_update()):
+            clients[c.id] = c
+    with_users = set()
+    for start in range(0, len(wanted), 5000):
+        with_users |= set(session.scalars(sa.select(ClientUserLink.client_id).where(
+            ClientUserLink.client_id.in_(wanted[start:start + 5000]))))
+    skipped, todo = [], []
+    for cid in wanted:
+        if cid not in clients:
+            skipped.append({"client_id": cid, "reason": "Cliënt niet gevonden."})
+        elif cid in with_users:
+            skipped.append({"client_id": cid, "reason": "Deze cliënt heeft al een gebruiker."})
+        else:
+            todo.append(clients[cid])
+    groups = {g.id: g for g in session.scalars(sa.select(Group).where(Group.firm_id == p.firm_id))}
+    names = [(c.contact or c.name) for c in todo]
+    usernames = new_usernames(session, names)
+    users = []
+    for client, name, username in zip(todo, names, usernames):
+        chosen = group or groups.get(client.group_id) or default_group
+        mobile = None
+        try:
+            mobile = normalise_mobile(client.mobile)
+        except ValueError:
+            mobile = None
+        users.append(User(firm_id=client.firm_id, kind="client", username=username, name=name[:200],
+                          email=client.email, mobile=mobile, branch_id=None,
+                          group_id=chosen.id if chosen else None, rights=list(chosen.rights) if chosen else [],
+                          active=True, confirmation_method="pin", login_method="password",
+                          pin_failures=0, failed_logins=0))
+    session.add_all(users)
+    session.flush()
+    session.execute(sa.insert(ClientUserLink), [
+        {"user_id": u.id, "client_id": c.id, "superuser": True, "created_at": sessions.now()}
+        for u, c in zip(users, todo)])
+    codes = activation.issue(session, users)
+    by_branch: dict[int, list] = {}
+    created = []
+    for user, client in zip(users, todo):
+        by_branch.setdefault(client.branch_id, []).append(printing.entry(user, client, codes[user.id]))
+        created.append({"id": user.id, "username": user.username, "name": user.name, "client_id": client.id})
+        _created_event(events, user, client)
+    session.flush()
+    batch_ids = printing.print_batches(letters, principal, "activation", by_branch)
+    return {"created": created, "skipped": skipped,
+            "letter_batch_id": batch_ids[0] if batch_ids else None, "letter_batch_ids": batch_ids}
+
+
+# -- changing -----------------------------------------------------------------
+def _manages(session, p: Principal, user: User) -> bool:
+    if p.is_staff:
+        return True
+    if not p.is_client or user.kind != "client":
+        return False
+    linked = set(session.scalars(sa.select(ClientUserLink.client_id).where(ClientUserLink.user_id == user.id)))
+    return bool(linked & set(p.superuser_client_ids))
+
+
+def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
+    user = scope.user(session, p, user_id)
+    if not _manages(session, p, user):
+        raise NotAllowed("U mag deze gebruiker niet wijzigen.")
+    if user.kind == "staff" and not p.has_right("admin"):
+        raise NotAllowed("Alleen beheerders wijzigen kantoormedewerkers.")
+    changed = []
+    for key in ("name", "email"):
+        if key in data and data[key] != getattr(user, key):
+            if key == "name" and not data[key]:
+                raise Invalid("De invoer is ongeldig.", {"fields": {"name": ["Verplicht."]}})
+            setattr(user, key, data[key])
+            changed.append(key)
+    if "mobile" in data:
+        if p.is_client and user.id == p.user_id:
+            raise NotAllowed("Uw eigen mobiele nummer wijzigt u met uw PIN-code via 'Mijn gegevens'.")
+        mobile = _mobile(data["mobile"])
+        if mobile != user.mobile:
+            if mobile is None and (user.confirmation_method == "sms" or user.login_method == "password_sms"):
+                raise Invalid("Deze gebruiker bevestigt of logt in met sms; een mobiel nummer is nodig.",
+                              {"fields": {"mobile": ["Verplicht bij sms."]}})
+            user.mobile = mobile
+            changed.append("mobile")
+    if "rights" in data:
+        rights = directory.check_rights(user.kind, data["rights"])
+        if p.is_client:
+            if set(rights) - set(CLIENT_MODULES):
+                raise NotAllowed("U kunt deze rechten niet toekennen.")
+        elif "admin" in rights and not p.has_right("admin"):
+            raise NotAllowed("U kunt geen beheerrechten toekennen.")
+        if rights != sorted(user.rights or []):
+            user.rights = rights
+            changed.append("rights")
+    if "active" in data and data["active"] is not None and bool(data["active"]) != user.active:
+        if user.id == p.user_id:
+            raise NotAllowed("U kunt uzelf niet uitschakelen.")
+        user.active = bool(data["active"])
+        changed.append("active")
+        if not user.active:
+            sessions.end_all_sessions(session, user.id)  # a deactivated user is logged out everywhere
+    if changed:
+        session.flush()
+        events.emit("user_updated", {"user_id": user.id, "firm_id": user.firm_id, "changed": changed})
+    return user_view(user)
