@@ -1,0 +1,277 @@
+"""Letter batches: accepted at once, rendered in the background, printed once, purged later.
+
+Life of a batch: ``create`` stores every letter encrypted (chassis.crypto) with its
+place in mailing order (postcode) and returns the id; a render worker ``claim``s the
+batch with a lease, streams the letters into one PDF that is encrypted chunk by
+chunk as it is written (``storage.EncryptedChunkSink``), and on success wipes the
+encrypted letters, so the PINs then exist only inside the encrypted PDF. A render
+that dies (process killed) leaves its lease to expire and the batch is taken over
+from the start by the next worker. ``purge_expired`` deletes PDFs (and any letters
+left) after the retention time.
+
+Scope: a batch belongs to a firm and a branch; only staff of that firm who see
+that branch (branch staff: their own branch; firm-wide staff: every branch) see it.
+Everyone else gets BatchNotFound, as if it did not exist.
+"""
+import base64
+import datetime as dt
+import logging
+import os
+import uuid
+
+import eventlet
+import sqlalchemy as sa
+
+from chassis.errors import Invalid
+from letters.exceptions import BatchNotFound, BatchNotReady, BatchPurged, NotAllowed
+from letters.layout import LetterPainter, mailing_key
+from letters.models import Batch, BatchLetter, PdfChunk, utcnow
+from letters.rendering import StreamingPdf
+from letters.storage import EncryptedChunkSink, open_letter, read_pdf, seal_letter
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60
+PROGRESS_EVERY = 100
+MAX_ATTEMPTS = 3
+PAGE_BATCH = 250
+TITLES = {"pin": "PIN-brieven", "activation": "Activeringsbrieven"}
+FILENAMES = {"pin": "pincodebrieven", "activation": "activeringsbrieven"}
+
+
+def retention_days() -> float:
+    return float(os.environ.get("AKKOORD_LETTERS_RETENTION_DAYS", "30"))
+
+
+# -- scope ---------------------------------------------------------------------
+
+def _visible(session, principal, batch_id: int, lock: bool = False) -> Batch:
+    query = sa.select(Batch).where(Batch.id == batch_id)
+    if lock:
+        query = query.with_for_update()
+    batch = session.execute(query).scalar_one_or_none()
+    if (batch is None or not principal.is_staff or principal.firm_id != batch.firm_id
+            or not principal.sees_branch(batch.branch_id)):
+        raise BatchNotFound("Deze brievenbatch bestaat niet.", {"batch_id": batch_id})
+    return batch
+
+
+# -- create --------------------------------------------------------------------
+
+def create(session, principal, data: dict) -> dict:
+    if not principal.is_staff or principal.firm_id is None:
+        raise NotAllowed("Alleen medewerkers van het kantoor maken brieven aan.")
+    branch_id = data.get("branch_id") or principal.branch_id
+    if branch_id is None:
+        raise Invalid("Kies de vestiging waarvan de brieven komen.", {"fields": {"branch_id": ["Verplicht."]}})
+    if not principal.sees_branch(branch_id):
+        raise BatchNotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
+    letters = data["letters"]
+    batch = Batch(firm_id=principal.firm_id, branch_id=branch_id, kind=data["kind"], status="queued",
+                  total=len(letters), done=0, created_by=principal.user_id,
+                  options={"portal_url": data.get("portal_url")})
+    session.add(batch)
+    session.flush()
+    order = sorted(range(len(letters)), key=lambda i: mailing_key(letters[i], i))
+    rows = []
+    for position, seq in enumerate(order, 1):
+        rows.append({"batch_id": batch.id, "seq": seq, "position": position, "first_page": position,
+                     "last_page": position, "content": seal_letter(batch.id, seq, letters[seq])})
+        if len(rows) >= 1000:
+            session.execute(sa.insert(BatchLetter), rows)
+            rows = []
+            eventlet.sleep(0)
+    if rows:
+        session.execute(sa.insert(BatchLetter), rows)
+    log.info("letter batch queued", extra={"batch_id": batch.id, "kind": batch.kind, "total": batch.total,
+                                            "firm_id": batch.firm_id, "branch_id": branch_id})
+    return {"batch_id": batch.id, "status": batch.status, "total": batch.total}
+
+
+# -- read ----------------------------------------------------------------------
+
+def _pages(session, batch_id: int) -> list:
+    rows = session.execute(sa.select(BatchLetter.seq, BatchLetter.first_page, BatchLetter.last_page)
+                           .where(BatchLetter.batch_id == batch_id).order_by(BatchLetter.seq))
+    return [{"letter": seq, "first_page": first, "last_page": last} for seq, first, last in rows]
+
+
+def _iso(value: dt.datetime | None):
+    return value.isoformat() + "Z" if value else None
+
+
+def view(session, batch: Batch, with_pages: bool = True) -> dict:
+    return {"id": batch.id, "kind": batch.kind, "status": batch.status, "done": batch.done, "total": batch.total,
+            "firm_id": batch.firm_id, "branch_id": batch.branch_id,
+            "pages": _pages(session, batch.id) if with_pages else [],
+            "created_at": _iso(batch.created_at), "finished_at": _iso(batch.finished_at),
+            "printed_at": _iso(batch.printed_at), "purged_at": _iso(batch.purged_at),
+            "error": batch.error}
+
+
+def status(session, principal, batch_id: int) -> dict:
+    return view(session, _visible(session, principal, batch_id))
+
+
+def pdf(session, principal, batch_id: int) -> tuple[dict, Batch, bool]:
+    """The printable PDF; the first download marks the batch printed. Returns (result, batch, first)."""
+    batch = _visible(session, principal, batch_id, lock=True)
+    if batch.status == "purged":
+        raise BatchPurged("Deze brieven zijn na de bewaartermijn verwijderd.", {"batch_id": batch_id})
+    if batch.status != "done":
+        raise BatchNotReady("De brieven zijn nog niet klaar.", {"batch_id": batch_id, "status": batch.status,
+                                                                 "done": batch.done, "total": batch.total})
+    data = read_pdf(session, batch.id, batch.pdf_chunks)
+    first = batch.printed_at is None
+    if first:
+        batch.printed_at = utcnow()
+        batch.printed_by = principal.user_id
+    log.info("letter batch downloaded", extra={"batch_id": batch.id, "user_id": principal.user_id, "first": first})
+    return ({"filename": f"{FILENAMES[batch.kind]}-{batch.id}.pdf",
+             "pdf_base64": base64.b64encode(data).decode("ascii")}, batch, first)
+
+
+# -- render --------------------------------------------------------------------
+
+class LeaseLost(Exception):
+    """Another worker took the batch over (ours was presumed dead); stop without writing."""
+
+
+def claim(session) -> tuple[int, str] | None:
+    """Take the oldest batch waiting (or abandoned by a dead renderer); commits."""
+    now = utcnow()
+    query = (sa.select(Batch).where(sa.or_(Batch.status == "queued",
+                                           sa.and_(Batch.status == "rendering", Batch.lease_until < now)))
+             .order_by(Batch.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    batch = session.execute(query).scalar_one_or_none()
+    if batch is None:
+        session.rollback()
+        return None
+    if batch.attempts >= MAX_ATTEMPTS:
+        _fail(session, batch, "Het aanmaken van de brieven is herhaaldelijk mislukt.")
+        session.commit()
+        return None
+    token = str(uuid.uuid4())
+    batch.status, batch.lease_token = "rendering", token
+    batch.lease_until = now + dt.timedelta(seconds=LEASE_SECONDS)
+    batch.attempts += 1
+    batch.started_at, batch.done, batch.error = now, 0, None
+    session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch.id))
+    session.commit()
+    return batch.id, token
+
+
+def _fail(session, batch: Batch, message: str):
+    batch.status, batch.error, batch.lease_token, batch.lease_until = "failed", message, None, None
+    batch.finished_at = utcnow()
+    session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch.id))
+    session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch.id).values(content=None))
+    log.warning("letter batch failed", extra={"batch_id": batch.id, "error": message})
+
+
+def _renew(session, batch_id: int, token: str, done: int):
+    result = session.execute(sa.update(Batch).where(Batch.id == batch_id, Batch.lease_token == token)
+                             .values(done=done, lease_until=utcnow() + dt.timedelta(seconds=LEASE_SECONDS)))
+    if result.rowcount != 1:
+        session.rollback()
+        raise LeaseLost(batch_id)
+
+
+def release(session, batch_id: int, token: str):
+    """Give a batch back to the queue (service stopping, identity unreachable)."""
+    session.rollback()
+    session.execute(sa.update(Batch).where(Batch.id == batch_id, Batch.lease_token == token)
+                    .values(status="queued", lease_token=None, lease_until=None, done=0,
+                            attempts=Batch.attempts - 1))
+    session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
+    session.commit()
+
+
+def fail(session, batch_id: int, token: str, message: str):
+    session.rollback()
+    batch = session.get(Batch, batch_id)
+    if batch is not None and batch.lease_token == token:
+        _fail(session, batch, message)
+    session.commit()
+
+
+def render(session, batch_id: int, token: str, layout: dict, should_stop=lambda: False,
+           today: dt.date | None = None) -> Batch | None:
+    """Render a claimed batch into its encrypted PDF. Returns the finished batch (not yet
+    committed: the caller emits its event in the same transaction), or None when stopped."""
+    batch = session.get(Batch, batch_id)
+    kind, total = batch.kind, batch.total
+
+    def store(seq, ciphertext):
+        session.add(PdfChunk(batch_id=batch_id, seq=seq, data=ciphertext))
+        _renew(session, batch_id, token, done)
+        session.commit()
+
+    done = 0
+    sink = EncryptedChunkSink(batch_id, store)
+    pdf = StreamingPdf(sink, title=f"{TITLES[kind]} {batch_id}", author=layout.get("display_name") or "")
+    painter = LetterPainter(pdf, kind, layout, batch_id, today=today,
+                            portal_url=(batch.options or {}).get("portal_url"))
+    last_position = 0
+    while True:
+        rows = session.execute(
+            sa.select(BatchLetter.position, BatchLetter.seq, BatchLetter.content, BatchLetter.first_page)
+            .where(BatchLetter.batch_id == batch_id, BatchLetter.position > last_position)
+            .order_by(BatchLetter.position).limit(PAGE_BATCH)).all()
+        if not rows:
+            break
+        for position, seq, content, first_page in rows:
+            if should_stop():
+                return None
+            if content is None:
+                raise LeaseLost(batch_id)  # wiped under us: the batch was finished or purged elsewhere
+            painter.draw(open_letter(batch_id, seq, content), first_page)
+            pdf.end_page()
+            done += 1
+            last_position = position
+            if done % PROGRESS_EVERY == 0:
+                _renew(session, batch_id, token, done)
+                session.commit()
+            # rendering is CPU-bound: give the hub (RPCs, heartbeats) a turn after every page
+            eventlet.sleep(0)
+    pdf.close()
+    sink.close()
+    if done != total:
+        raise RuntimeError(f"batch {batch_id}: rendered {done} of {total} letters")
+    _renew(session, batch_id, token, done)
+    batch = session.get(Batch, batch_id)
+    batch.status, batch.finished_at = "done", utcnow()
+    batch.lease_token, batch.lease_until = None, None
+    batch.pdf_chunks, batch.pdf_size = sink.chunks, sink.size
+    # the PINs now live only inside the encrypted PDF
+    session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch_id).values(content=None))
+    log.info("letter batch rendered", extra={"batch_id": batch_id, "pages": pdf.page_count, "bytes": sink.size})
+    return batch
+
+
+def check_layout(batch_firm_id: int, layout: dict) -> dict:
+    from letters.schemas import LayoutSchema
+    data = LayoutSchema().load(layout or {})
+    if data.get("firm_id") is not None and data["firm_id"] != batch_firm_id:
+        raise NotAllowed("De vestiging hoort niet bij dit kantoor.")
+    return data
+
+
+# -- purge ---------------------------------------------------------------------
+
+def purge_expired(session, now: dt.datetime | None = None, days: float | None = None) -> int:
+    """Delete PDFs and any letters left of batches older than the retention time."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=retention_days() if days is None else days)
+    ids = session.execute(sa.select(Batch.id).where(Batch.created_at < cutoff, Batch.status != "purged",
+                                                    Batch.status != "rendering")).scalars().all()
+    for batch_id in ids:
+        session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
+        session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch_id).values(content=None))
+        session.execute(sa.update(Batch).where(Batch.id == batch_id)
+                        .values(status="purged", purged_at=now, pdf_chunks=0, pdf_size=0))
+    if ids:
+        log.info("letter batches purged", extra={"count": len(ids)})
+    return len(ids)

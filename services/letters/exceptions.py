@@ -1,0 +1,22 @@
+"""letters' domain errors (mapped to HTTP in gateway/routes/letters.py)."""
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound
+
+
+class BatchNotFound(NotFound):
+    code = "batch_not_found"
+
+
+class BatchNotReady(Conflict):
+    code = "batch_not_ready"
+
+
+class BatchPurged(Conflict):
+    code = "batch_purged"
+
+
+class NotAllowed(Forbidden):
+    code = "forbidden"
+
+
+class InvalidLayout(Invalid):
+    code = "invalid_layout"

@@ -1,0 +1,82 @@
+"""Encrypted storage of what carries secrets: letter contents and rendered PDFs.
+
+Both are encrypted with chassis.crypto (key from AKKOORD_SECRET_KEY), each with its
+own purpose so one kind of ciphertext cannot be passed off as the other. A PDF is
+written as it is rendered, in chunks of ``CHUNK_SIZE`` bytes, each encrypted on its
+own with the batch id and chunk number inside the ciphertext (a chunk moved to
+another batch or place is refused), so the whole PDF is never held in memory
+while rendering, and never touches a disk in clear.
+"""
+import json
+import struct
+
+import sqlalchemy as sa
+
+from chassis import crypto
+from letters.models import PdfChunk
+
+CHUNK_SIZE = 512 * 1024
+_LETTER = "letters.letter"
+_PDF = "letters.pdf"
+_HEADER = struct.Struct(">QI")
+
+
+class CorruptPdf(Exception):
+    """A stored chunk does not belong where it was found (or the key changed)."""
+
+
+def seal_letter(batch_id: int, seq: int, letter: dict) -> bytes:
+    plain = _HEADER.pack(batch_id, seq) + json.dumps(letter, ensure_ascii=False, separators=(",", ":")).encode()
+    return crypto.encrypt(plain, _LETTER)
+
+
+def open_letter(batch_id: int, seq: int, token: bytes) -> dict:
+    plain = crypto.decrypt(bytes(token), _LETTER)
+    if _HEADER.unpack_from(plain) != (batch_id, seq):
+        raise CorruptPdf("letter does not belong to this batch")
+    return json.loads(plain[_HEADER.size:])
+
+
+class EncryptedChunkSink:
+    """A write-only file: bytes are buffered up to a chunk, then encrypted and handed to ``store``."""
+
+    def __init__(self, batch_id: int, store, chunk_size: int = CHUNK_SIZE):
+        self.batch_id = batch_id
+        self.store = store  # store(seq, ciphertext)
+        self.chunk_size = chunk_size
+        self.buffer = bytearray()
+        self.chunks = 0
+        self.size = 0
+
+    def write(self, data: bytes):
+        self.buffer += data
+        self.size += len(data)
+        while len(self.buffer) >= self.chunk_size:
+            self._flush(bytes(self.buffer[:self.chunk_size]))
+            del self.buffer[:self.chunk_size]
+
+    def _flush(self, data: bytes):
+        self.store(self.chunks, crypto.encrypt(_HEADER.pack(self.batch_id, self.chunks) + data, _PDF))
+        self.chunks += 1
+
+    def close(self):
+        if self.buffer:
+            self._flush(bytes(self.buffer))
+            self.buffer = bytearray()
+
+
+def read_pdf(session, batch_id: int, expected_chunks: int) -> bytes:
+    """The stored PDF of a batch, decrypted and checked chunk by chunk."""
+    parts = []
+    rows = session.execute(sa.select(PdfChunk.seq, PdfChunk.data).where(PdfChunk.batch_id == batch_id)
+                           .order_by(PdfChunk.seq))
+    count = 0
+    for seq, data in rows:
+        plain = crypto.decrypt(bytes(data), _PDF)
+        if _HEADER.unpack_from(plain) != (batch_id, seq) or seq != count:
+            raise CorruptPdf("chunk out of place")
+        parts.append(plain[_HEADER.size:])
+        count += 1
+    if count != expected_chunks:
+        raise CorruptPdf("chunks missing")
+    return b"".join(parts)
