@@ -50,7 +50,7 @@ class StatusCallbackSchema(Schema):
 class PostNewsSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
-    branch_id = fields.Integer(load_default=None, allow_none=True)
+    branch_id = fields.Integer(allow_none=True)  # absent: the poster's own branch (or firm-wide); null: firm-wide
 
 
 class ListNewsSchema(Schema):

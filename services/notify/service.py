@@ -12,10 +12,12 @@ from chassis.inbox import idempotent_handler
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
-from notify import carriers, mail, sms
+from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import inbox, outbox
-from notify.schemas import SendEmailSchema, SendSmsSchema, StatusCallbackSchema
+from notify.schemas import (ClientEventSchema, ListNewsSchema, PostNewsSchema, RequestDecidedSchema,
+                            RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsSettingsSchema,
+                            StatusCallbackSchema)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,51 @@ class NotifyService:
         """twilio's status callback, forwarded by the gateway after checking X-Twilio-Signature."""
         return sms.record_status(self.db.session, StatusCallbackSchema().load(payload))
 
+    # -- SMS settings (staff with Beheer) -------------------------------------------
+    @rpc
+    def get_sms_settings(self, principal):
+        return settings.get(self.db.session, Principal.load(principal))
+
+    @rpc
+    def put_sms_settings(self, principal, payload):
+        p = Principal.load(principal)
+        p.require_staff("admin")
+        return settings.put(self.db.session, p, SmsSettingsSchema().load(payload))
+
+    # -- news ------------------------------------------------------------------------
+    @rpc
+    def post_news(self, principal, payload):
+        return news.post(self.db.session, Principal.load(principal), PostNewsSchema().load(payload), self.identity)
+
+    @rpc
+    def list_news(self, principal, query=None):
+        q = ListNewsSchema().load(query or {})
+        return news.list_for(self.db.session, Principal.load(principal), self.identity, q["page"], q["per_page"])
+
+    # -- events ----------------------------------------------------------------------
+    @idempotent_handler(inbox, "approval", "request_opened")
+    def on_request_opened(self, data, envelope):
+        notifications.request_opened(self.db.session, self.identity, RequestOpenedSchema().load(data),
+                                     envelope["event_id"])
+
+    @idempotent_handler(inbox, "approval", "request_approved")
+    def on_request_approved(self, data, envelope):
+        notifications.request_decided(self.db.session, self.identity, RequestDecidedSchema().load(data),
+                                      envelope["event_id"], "approved")
+
+    @idempotent_handler(inbox, "approval", "request_declined")
+    def on_request_declined(self, data, envelope):
+        notifications.request_decided(self.db.session, self.identity, RequestDecidedSchema().load(data),
+                                      envelope["event_id"], "declined")
+
+    @idempotent_handler(inbox, "identity", "client_created")
+    def on_client_created(self, data, envelope):
+        self._remember_client(data, envelope)
+
+    @idempotent_handler(inbox, "identity", "client_updated")
+    def on_client_updated(self, data, envelope):
+        self._remember_client(data, envelope)
+
     # -- developer pages (only with the outbox backends) ---------------------------
     @rpc
     def dev_sms_outbox(self, limit=100):
@@ -91,6 +138,11 @@ class NotifyService:
         return self.health.status()
 
     # -- helpers ---------------------------------------------------------------------
+    def _remember_client(self, data, envelope):
+        client = ClientEventSchema().load(data)
+        news.remember(self.db.session, client["client_id"], client["firm_id"], client["branch_id"],
+                      news.parse_time(envelope.get("occurred_at")))
+
     def _sender_name(self, branch_id):
         if branch_id is None:
             return None
@@ -101,5 +153,3 @@ class NotifyService:
             return None
         return layout.get("display_name") or layout.get("name")
 
-
-__all__ = ["NotifyService", "Principal", "idempotent_handler", "inbox"]

@@ -46,10 +46,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+# identity's purposes for codes: "login" (SMS login), "confirm" (approval), "mobile" (new number).
+CODE_PURPOSES = {"login", "confirm", "mobile", "approval", "code"}
+
+
 def is_code(purpose: str) -> bool:
-    """Login codes, approval codes, mobile confirmations: the 5-per-10-minutes rule applies."""
+    """Codes (login, approval, mobile confirmation): the 5-per-10-minutes rule applies; notices don't count."""
     purpose = purpose.lower()
-    return "code" in purpose or "confirm" in purpose
+    return purpose in CODE_PURPOSES or "code" in purpose
 
 
 def retry_base() -> float:

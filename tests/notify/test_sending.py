@@ -1,10 +1,20 @@
 """send_sms / send_email through the real services, the real twilio library and smtplib."""
+import random
 import uuid
 
+import phonenumbers
 import pytest
 from nameko.exceptions import RemoteError
 
 from tests.notify.conftest import wait_for
+
+
+def mobile() -> str:
+    """A fresh valid Dutch mobile number, so the per-number code limit of one test does not touch another."""
+    while True:
+        number = "+316" + str(random.randint(10_000_000, 99_999_999))
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            return number
 
 
 def error_name(exc) -> str:
@@ -17,14 +27,15 @@ def key():
 
 
 def sms(**overrides):
-    payload = {"firm_id": 1, "to": "06 12345678", "body": "Uw inlogcode is 123456.", "key": key(),
+    payload = {"firm_id": 1, "to": mobile(), "body": "Uw inlogcode is 123456.", "key": key(),
                "purpose": "login_code"}
     payload.update(overrides)
     return payload
 
 
 def test_sms_goes_through_twilio_library_with_documented_fields(twilio_portal, fake_twilio):
-    result = twilio_portal.rpc.notify.send_sms(payload=sms(to="0612345678"))
+    number = mobile()
+    result = twilio_portal.rpc.notify.send_sms(payload=sms(to="06 " + number[4:]))
     assert result["status"] == "sent"
 
     [request] = fake_twilio.received
@@ -32,7 +43,7 @@ def test_sms_goes_through_twilio_library_with_documented_fields(twilio_portal, f
     assert (request["user"], request["password"]) == (fake_twilio.account_sid, fake_twilio.auth_token)
     assert request["content_type"].startswith("application/x-www-form-urlencoded")
     form = request["form"]
-    assert form["To"] == "+31612345678"  # normalised to E.164
+    assert form["To"] == number  # "06 ..." normalised to E.164
     assert form["From"] == "+3197010000000"
     assert form["Body"] == "Uw inlogcode is 123456."
     assert form["StatusCallback"].endswith("/api/v1/notify/twilio/status")
@@ -47,13 +58,13 @@ def test_same_key_sends_once(twilio_portal, fake_twilio):
 
 
 def test_outbox_backend_shows_messages_on_dev_page(outbox_portal):
-    payload = sms(body="Uw code is 654321.")
+    payload = sms(body="Uw code is 654321.", to=mobile())
     result = outbox_portal.rpc.notify.send_sms(payload=payload)
     assert result["status"] == "sent"
     page = outbox_portal.api().get("/dev/sms", params={"format": "json"})
     assert page.status_code == 200, page.text
     [row] = [r for r in page.json()["items"] if r["id"] == result["message_id"]]
-    assert row["body"] == "Uw code is 654321." and row["to"] == "+31612345678"
+    assert row["body"] == "Uw code is 654321." and row["to"] == payload["to"]
     html = outbox_portal.api().get("/dev/sms")
     assert html.headers["Content-Type"].startswith("text/html") and "Uw code is 654321." in html.text
 
