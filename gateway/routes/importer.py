@@ -58,6 +58,8 @@ class ImportOut(Schema):
     error = fields.Dict(allow_none=True)
     result = fields.Dict(allow_none=True)
     group_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    committed_by = fields.Integer(allow_none=True)
     created_at = fields.String(allow_none=True)
     committed_at = fields.String(allow_none=True)
 

@@ -9,10 +9,8 @@ committing skips the batches recorded in ``import_batches``, so nothing is sent 
 
 The work is CPU-bound: the .xlsx is decoded in a real thread (eventlet.tpool), and
 the row loop yields to the hub after every batch, so RPCs keep being answered.
-Rows are streamed and written in batches (COPY on PostgreSQL), so memory stays flat.
+Rows are streamed and written in batches (one multi-row INSERT each), so memory stays flat.
 """
-import csv
-import io
 import json
 import logging
 import os
@@ -272,18 +270,16 @@ def store_rows(session, import_id: int, records: list):
     if not records:
         return
     if is_postgres(session):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row_number, number, status, data, errors, changes in records:
-            writer.writerow([import_id, row_number, "" if number is None else number, status,
-                             json.dumps(data, ensure_ascii=False),
-                             "" if errors is None else json.dumps(errors, ensure_ascii=False),
-                             "" if changes is None else json.dumps(changes)])
-        buffer.seek(0)
+        # One multi-row INSERT per batch (COPY is refused under eventlet's green psycopg2 callback).
+        from psycopg2.extras import execute_values
+        values = [(import_id, row_number, number, status, json.dumps(data, ensure_ascii=False),
+                   None if errors is None else json.dumps(errors, ensure_ascii=False),
+                   None if changes is None else json.dumps(changes))
+                  for row_number, number, status, data, errors, changes in records]
         cursor = session.connection().connection.driver_connection.cursor()
-        cursor.copy_expert(
-            'COPY importer.import_rows (import_id, row_number, number, status, data, errors, changes) '
-            "FROM STDIN WITH (FORMAT csv)", buffer)
+        execute_values(cursor, "INSERT INTO importer.import_rows (import_id, row_number, number, status, data, "
+                               "errors, changes) VALUES %s", values,
+                       template="(%s, %s, %s, %s, %s::json, %s::json, %s::json)", page_size=len(values))
         cursor.close()
         return
     session.execute(import_rows.insert(), [

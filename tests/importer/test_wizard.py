@@ -1,0 +1,152 @@
+"""The import wizard end to end: HTTP → gateway → importer (jobs) → identity → PostgreSQL."""
+from tests.importer.files import HEADERS, csv_bytes, xlsx_bytes
+
+ROWS = [
+    ["000101", "Bakkerij De Vries", "1234567", "1234ab", "Utrecht", "info@devries.nl", "06 12345678"],
+    ["000102", "Garage Jansen", "87654321", "", "Zeist", "", ""],
+    ["", "", "", "", "", "", ""],                                                  # empty: skipped
+    ["000101", "Bakkerij De Vries (contact 2)", "", "", "", "piet@devries.nl", ""],  # repeated number
+    ["000103", "Fout BV", "123456789", "12 AB", "", "geen-mail", "0301234567"],   # invalid fields
+]
+
+
+def test_csv_upload_preview_commit_and_rerun_changes_nothing(wizard):
+    group_id = wizard.group()
+    upload = wizard.upload("klanten.csv", csv_bytes(ROWS, delimiter=";", encoding="cp1252"))
+    assert upload["status"] == "parsing"
+    status = wizard.wait(upload["id"])
+    assert status["status"] == "ready", status
+    assert status["summary"] == {"new": 2, "update": 0, "unchanged": 0, "invalid": 2}
+    assert status["progress"]["done"] == status["progress"]["total"]
+
+    invalid = {r["row"]: r for r in wizard.rows(upload["id"], "invalid")}
+    assert set(invalid) == {5, 6}  # header is row 1, the empty row 4 is skipped
+    assert "Dubbel cliëntnummer" in invalid[5]["errors"]["number"]
+    assert invalid[6]["errors"] == {"kvk": "Een KvK-nummer bestaat uit 8 cijfers.",
+                                    "postcode": "Een Nederlandse postcode ziet eruit als 1234 AB.",
+                                    "email": "Ongeldig e-mailadres.", "mobile": "Dit is geen mobiel nummer."}
+    new = {r["number"]: r for r in wizard.rows(upload["id"], "new")}
+    assert new["000101"]["values"]["kvk"] == "01234567"
+    assert new["000101"]["values"]["postcode"] == "1234 AB"
+    assert new["000101"]["values"]["mobile"] == "+31612345678"
+
+    committing = wizard.commit(upload["id"], group_id=group_id)
+    assert committing["status"] == "committing"
+    done = wizard.wait(upload["id"], ("done", "failed"))
+    assert done["status"] == "done", done
+    assert done["result"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    # the import is recorded: who, when, which file, counts
+    assert len(done["sha256"]) == 64 and done["committed_at"] and done["created_at"]
+    assert done["user_id"] == done["committed_by"] == wizard.firm["admin_user_id"]
+
+    clients = wizard.clients()
+    assert set(clients) == {"000101", "000102"}
+    assert clients["000101"]["kvk"] == "01234567" and clients["000101"]["email"] == "info@devries.nl"
+    assert clients["000101"]["group_id"] == group_id
+
+    # the same file again: everything unchanged, committing changes nothing
+    again = wizard.upload("klanten.csv", csv_bytes(ROWS, delimiter=";", encoding="cp1252"))
+    status = wizard.wait(again["id"])
+    assert status["summary"] == {"new": 0, "update": 0, "unchanged": 2, "invalid": 2}
+    wizard.commit(again["id"], group_id=group_id)
+    done = wizard.wait(again["id"], ("done", "failed"))
+    assert done["result"] == {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    assert wizard.clients() == clients
+
+
+def test_xlsx_update_changes_only_filled_cells_and_new_ones_go_in_the_group(wizard):
+    group_id = wizard.group()
+    first = wizard.upload("eerste.xlsx", xlsx_bytes([ROWS[0], ROWS[1]]))
+    wizard.wait(first["id"])
+    wizard.commit(first["id"], group_id=None)
+    assert wizard.wait(first["id"], ("done", "failed"))["result"]["created"] == 2
+    before = wizard.clients()
+
+    # other headers (aliases), an empty e-mail cell, a changed city, one new client; unknown column ignored
+    headers = ["Relatienummer", "Bedrijfsnaam", "Woonplaats", "E-mailadres", "Kleur"]
+    second = wizard.upload("tweede.xlsx", xlsx_bytes([["000101", "Bakkerij De Vries", "Amersfoort", None, "rood"],
+                                                      ["000104", "Nieuw BV", "Baarn", "nieuw@bv.nl", "blauw"]],
+                                                     headers=headers))
+    status = wizard.wait(second["id"])
+    assert status["summary"] == {"new": 1, "update": 1, "unchanged": 0, "invalid": 0}
+    assert status["columns"]["unknown"] == ["Kleur"]
+    update = wizard.rows(second["id"], "update")[0]
+    assert update["changes"] == ["city"]
+
+    wizard.commit(second["id"], group_id=group_id)
+    done = wizard.wait(second["id"], ("done", "failed"))
+    assert done["result"] == {"created": 1, "updated": 1, "unchanged": 0, "failed": 0}
+    after = wizard.clients()
+    assert after["000101"]["city"] == "Amersfoort"
+    assert after["000101"]["email"] == before["000101"]["email"] == "info@devries.nl"  # empty cell kept it
+    assert after["000101"]["group_id"] is None          # existing client not moved into the group
+    assert after["000104"]["group_id"] == group_id      # only the new one
+
+
+def test_only_chosen_rows_are_committed(wizard):
+    upload = wizard.upload("keuze.csv", csv_bytes([ROWS[0], ROWS[1]], delimiter=","))
+    wizard.wait(upload["id"])
+    wizard.commit(upload["id"], rows=[3])
+    done = wizard.wait(upload["id"], ("done", "failed"))
+    assert done["result"]["created"] == 1
+    assert set(wizard.clients()) == {"000102"}
+
+
+def test_file_without_required_columns_fails_with_a_clear_message(wizard):
+    upload = wizard.upload("geen.csv", csv_bytes([["A", "Utrecht"]], headers=["Naam", "Plaats"]))
+    status = wizard.wait(upload["id"])
+    assert status["status"] == "failed"
+    assert "Cliëntnummer" in status["error"]["message"]
+
+
+def test_hostile_uploads_are_refused_with_4xx(wizard):
+    nul = wizard.upload("nul.csv", b"Clientnummer;Naam\r\n1;A\x00\r\n", expect=422)
+    assert nul["error"] == "hostile_file"
+    fake = wizard.upload("klanten.xlsx", csv_bytes(ROWS), expect=415)
+    assert fake["error"] == "unsupported_file"
+    exe = wizard.upload("klanten.csv", b"MZ\x90\x00" + b"\x01" * 100, expect=415)
+    assert exe["error"] == "unsupported_file"
+    from tests.importer.files import zip_bytes
+    bomb = zip_bytes({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>",
+                      "xl/worksheets/sheet1.xml": b"0" * (30 * 1024 * 1024)})
+    refused = wizard.upload("bom.xlsx", bomb, expect=422)
+    assert refused["error"] == "hostile_file" and "zip-bom" in refused["message"]
+    other = wizard.upload("klanten.pdf", b"%PDF-1.4", expect=415)
+    assert other["error"] == "unsupported_file"
+
+
+def test_oversized_upload_is_refused_before_it_is_read(wizard, monkeypatch):
+    import gateway.routes.importer as routes
+    monkeypatch.setattr(routes, "MAX_IMPORT_BYTES", 1024)
+    big = csv_bytes([[str(i), f"Client {i}", "", "", "", "", ""] for i in range(3000)])
+    response = wizard.api.post("/api/v1/imports", files={"file": ("groot.csv", big)})
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+
+
+def test_template_and_export_through_the_gateway(wizard):
+    import io
+
+    import openpyxl
+    response = wizard.api.get("/api/v1/imports/template")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Cliënten"]
+    assert [c.value for c in sheet[1]][:2] == ["Cliëntnummer", "Naam"]
+
+    upload = wizard.upload("k.csv", csv_bytes([["000201", "=cmd|' /C calc'!A0", "", "", "Utrecht", "", ""]],
+                                              delimiter=","))
+    wizard.wait(upload["id"])
+    wizard.commit(upload["id"])
+    wizard.wait(upload["id"], ("done",))
+    xlsx = wizard.api.get("/api/v1/clients/export", params={"format": "xlsx"})
+    assert xlsx.status_code == 200, xlsx.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.cell(row=2, column=1).value == "000201"
+    assert sheet.cell(row=2, column=2).value == "'=cmd|' /C calc'!A0"
+    csv_response = wizard.api.get("/api/v1/clients/export", params={"format": "csv"})
+    assert csv_response.status_code == 200
+    lines = csv_response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Cliëntnummer;Naam;") and lines[1].startswith("000201;'=cmd")
+    # the export goes back in unchanged
+    again = wizard.upload("export.xlsx", xlsx.content)
+    assert wizard.wait(again["id"])["summary"] == {"new": 0, "update": 0, "unchanged": 1, "invalid": 0}
