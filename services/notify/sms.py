@@ -163,11 +163,19 @@ def replay(message: SmsMessage, firm_id: int) -> dict:
     return view(message)
 
 
+_FIELDS = {"invalid_number": "to", "empty": "body", "too_long": "body", "unknown_sender": "sender"}
+
+
 def _failure(message: SmsMessage):
     details = {"message_id": message.id, "status": "failed"}
-    if message.error_code == SmsLimitReached.code:
+    kind, _, reason = (message.error_code or "").partition(":")
+    if reason and kind in (SmsLimitReached.code, SmsRefused.code):
+        details["reason"] = reason
+        if reason in _FIELDS:
+            details["field"] = _FIELDS[reason]
+    if kind == SmsLimitReached.code:
         return SmsLimitReached(message.error_message, details)
-    if message.error_code == SmsRefused.code:
+    if kind == SmsRefused.code:
         return SmsRefused(message.error_message, details)
     return SmsFailed(f"Het sms-bericht kon niet worden verstuurd: {message.error_message}",
                      {**details, "error_code": message.error_code})
@@ -188,7 +196,7 @@ def enqueue(session, data: dict, backend: str) -> tuple[SmsMessage, bool]:
     except (SmsRefused, SmsLimitReached) as exc:
         message.to_number = str(data["to"])[:40]
         message.status = "failed"
-        message.error_code = exc.code
+        message.error_code = f"{exc.code}:{exc.details.get('reason', '')}"
         message.error_message = exc.message
         log.info("sms refused", extra={"firm_id": data["firm_id"], "reason": exc.details.get("reason")})
     else:
