@@ -22,7 +22,7 @@ def now() -> dt.datetime:
 def _lock_for(failures: int) -> dt.timedelta:
     if failures < FREE_FAILURES:
         return dt.timedelta(0)
-    return min(dt.timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_LOCK)
+    return min(dt.timedelta(seconds=2 ** (failures - FREE_FAILURES + 1)), MAX_LOCK)  # 2 s, 4 s, 8 s, ...
 
 
 def throttle_key(username: str) -> str:
