@@ -65,9 +65,9 @@ class Identity:
     def __init__(self, proxy):
         self._proxy = proxy
 
-    def _call(self, method, *args, **kwargs):
+    def _call(self, rpc_name, *args, **kwargs):
         try:
-            return getattr(self._proxy, method)(*args, **kwargs)
+            return getattr(self._proxy, rpc_name)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated, or re-raised as it was
             raise translate(exc) from None
 
@@ -80,8 +80,11 @@ class Identity:
     def check_confirmation(self, user_id: int, method: str, secret: str, binding: dict) -> bool:
         return self._call("check_confirmation", user_id=user_id, method=method, secret=secret, binding=binding)
 
+    def branch_layout(self, branch_id: int) -> dict:
+        return self._call("branch_layout", branch_id=branch_id)
+
     def branch_firm_id(self, branch_id: int) -> int:
-        return self._call("branch_layout", branch_id=branch_id)["firm_id"]
+        return self.branch_layout(branch_id)["firm_id"]
 
     def send_confirmation_code(self, user_id: int, binding: dict) -> dict:
         return self._call("send_confirmation_code", user_id=user_id, binding=binding)

@@ -278,3 +278,19 @@ def export(session, principal, request_id: int) -> dict:
         "exported_at": evidence.iso(evidence.utcnow()),
         "hash_algorithm": "sha256",
     }
+
+
+def certificate_payload(export: dict, layout: dict | None = None) -> dict:
+    """What letters' render_certificate takes, from the JSON export."""
+    req = export["request"]
+    events = []
+    for r in export["records"]:
+        actor = r["actor"].get("username") or ("systeem" if r["actor"].get("kind") == "system" else "")
+        events.append({"at": r["occurred_at"], "event": r["event"], "actor": actor, "method": r["method"] or "",
+                       "ip": r["ip"] or "", "user_agent": r["user_agent"] or "", "document_sha256": r["sha256"],
+                       "reason": (r["details"] or {}).get("reason") or "", "hash": r["hash"]})
+    return {"request_id": req["id"], "branch_id": req["branch_id"], "title": req["title"],
+            "document_type": req["document_type"], "sha256": req["sha256"],
+            "client": {"number": req["client"]["number"], "name": req["client"]["name"]},
+            "status": req["status"], "events": events, "chain_valid": export["verification"]["valid"],
+            "layout": layout}

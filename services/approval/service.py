@@ -106,7 +106,9 @@ class ApprovalService:
     @rpc
     def evidence_certificate(self, principal, request_id):
         export = requests.export(self.db.session, Principal.load(principal), int(request_id))
-        rendered = self.letters.render_certificate(payload=export)
+        branch_id = export["request"]["branch_id"]
+        layout = self.identity.branch_layout(branch_id) if branch_id else None
+        rendered = self.letters.render_certificate(payload=requests.certificate_payload(export, layout))
         return {"filename": f"bewijs-accordering-{export['request']['id']}.pdf",
                 "pdf_base64": rendered["pdf_base64"], "verification": export["verification"]}
 

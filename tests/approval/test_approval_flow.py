@@ -1,0 +1,189 @@
+"""The approval flow end to end: HTTP → gateway → approval ⇄ identity (PIN, SMS code via notify and
+the twilio fake) ⇄ letters (certificate), PostgreSQL and RabbitMQ all real."""
+import hashlib
+
+import sqlalchemy as sa
+
+from approval.models import outbox
+from tests.approval.helpers import World, make_pdf, pdf_text
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (akkoord-test)"}
+
+
+def _events(db_engine, request_id, event_type):
+    with db_engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.payload).where(outbox.c.event_type == event_type)).scalars().all()
+    return [r["data"] for r in rows if r["data"]["request_id"] == request_id]
+
+
+def test_staff_upload_then_client_views_and_approves_with_pin(approval_portal, fake_twilio, db_engine):
+    w = World(approval_portal, fake_twilio)
+    client = w.client("Bakkerij Jansen BV")
+    anna = w.user(client["id"], "Anna Jansen", confirmation="pin")
+    anna["api"].headers.update(BROWSER)
+
+    # not a PDF, and a PDF header on garbage: refused with a reason
+    bad = w.upload(w.admin, client["id"], data=b"PK\x03\x04 a zip pretending")
+    assert bad.status_code == 422 and bad.json()["error"] == "not_a_pdf"
+    fake = w.upload(w.admin, client["id"], data=b"%PDF-1.7\n" + b"rommel " * 100)
+    assert fake.status_code == 422 and fake.json()["error"] == "not_a_pdf"
+    unknown_type = w.upload(w.admin, client["id"], document_type="horoscoop")
+    assert unknown_type.status_code == 422 and unknown_type.json()["error"] == "unknown_document_type"
+    # a client user cannot offer documents
+    assert w.upload(anna["api"], client["id"]).status_code == 403
+
+    pdf = make_pdf("Jaarrekening 2025 Bakkerij Jansen")
+    created = w.upload(w.admin, client["id"], data=pdf)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["sha256"] == hashlib.sha256(pdf).hexdigest()
+    request_id = body["approval_id"]
+
+    screen = anna["api"].get("/api/v1/approvals", params={"status": "pending"})
+    assert screen.status_code == 200, screen.text
+    [item] = screen.json()["items"]
+    assert item["id"] == request_id and item["client"]["name"] == "Bakkerij Jansen BV"
+    assert item["client"]["number"] == client["number"] and item["document_type"] == "annual_accounts"
+    assert item["title"] == "Jaarrekening 2025" and item["approved_by"] == []
+    assert [p["user_id"] for p in item["waiting_for"]] == [anna["id"]]
+
+    download = anna["api"].get(f"/api/v1/approvals/{request_id}/document")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
+    assert download.content == pdf
+
+    wrong = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": "000000"
+                             if anna["pin"] != "000000" else "111111"})
+    assert wrong.status_code == 422 and wrong.json()["error"] == "wrong_pin"
+    assert "000000" not in wrong.text and anna["pin"] not in wrong.text
+
+    approved = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved" and approved.json()["waiting_for"] == []
+    assert [p["user_id"] for p in approved.json()["approved_by"]] == [anna["id"]]
+
+    again = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]})
+    assert again.status_code == 409
+    assert anna["api"].get("/api/v1/approvals").json()["items"] == []
+    done = anna["api"].get("/api/v1/approvals", params={"status": "approved"}).json()["items"]
+    assert [i["id"] for i in done] == [request_id]
+
+    evidence = w.admin.get(f"/api/v1/approvals/{request_id}/evidence")
+    assert evidence.status_code == 200, evidence.text
+    export = evidence.json()
+    assert [r["event"] for r in export["records"]] == ["created", "viewed", "approved", "completed"]
+    assert export["verification"]["valid"] is True
+    viewed, approval = export["records"][1], export["records"][2]
+    assert viewed["actor"]["user_id"] == anna["id"] and viewed["user_agent"] == BROWSER["User-Agent"]
+    assert approval["method"] == "pin" and approval["ip"] and approval["sha256"] == body["sha256"]
+    assert approval["occurred_at"].endswith("Z")
+    assert anna["pin"] not in evidence.text
+
+    certificate = w.admin.get(f"/api/v1/approvals/{request_id}/evidence", params={"format": "pdf"})
+    assert certificate.status_code == 200, certificate.text
+    assert certificate.headers["Content-Type"] == "application/pdf"
+    text = pdf_text(certificate.content)
+    assert "Bewijs van accordering" in text and body["sha256"] in text.replace("\n", "")
+
+    assert len(_events(db_engine, request_id, "request_opened")) == 1
+    opened = _events(db_engine, request_id, "request_opened")[0]
+    assert opened["approver_user_ids"] == [anna["id"]] and opened["client_id"] == client["id"]
+    assert [e["by_user_id"] for e in _events(db_engine, request_id, "request_approved")] == [anna["id"]]
+
+
+def test_must_users_confirm_by_sms_and_may_users_lose_their_say(approval_portal, fake_twilio, db_engine):
+    w = World(approval_portal, fake_twilio)
+    client = w.client("Jansen Holding BV")
+    mark = w.user(client["id"], "Mark Jansen", mobile="+31612345671")
+    mila = w.user(client["id"], "Mila Jansen", mobile="+31612345672")
+    piet = w.user(client["id"], "Piet Jansen", confirmation="pin")
+    w.tokens([mark, mila], "sms")
+
+    rights = f"/api/v1/clients/{client['id']}/approval-rights"
+    refused = w.admin.put(rights, json={"user_id": piet["id"], "document_type": "corporate_tax", "right": "must"})
+    assert refused.status_code == 422 and refused.json()["error"] == "must_needs_sms"
+    for user in (mark, mila):
+        r = w.admin.put(rights, json={"user_id": user["id"], "document_type": "corporate_tax", "right": "must"})
+        assert r.status_code == 200, r.text
+    matrix = w.admin.get(rights).json()
+    assert matrix["rules"]["corporate_tax"] == {"rule": "all_must", "approvers": sorted([mark["id"], mila["id"]])}
+    assert matrix["rules"]["vat"]["rule"] == "any_may"
+
+    created = w.upload(w.admin, client["id"], document_type="corporate_tax", title="Aangifte Vpb 2025")
+    assert created.status_code == 201, created.text
+    request_id = created.json()["approval_id"]
+    assert sorted(created.json()["approver_user_ids"]) == sorted([mark["id"], mila["id"]])
+
+    # Piet may approve other types, but is powerless here: he does not see it
+    assert piet["api"].get("/api/v1/approvals").json()["items"] == []
+    assert piet["api"].get(f"/api/v1/approvals/{request_id}").status_code == 404
+    assert piet["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": piet["pin"]}).status_code == 404
+
+    # a code is needed, and a PIN is not Mark's method
+    assert mark["api"].post(f"/api/v1/approvals/{request_id}/approve", json={}).status_code == 422
+    sent = mark["api"].post(f"/api/v1/approvals/{request_id}/sms")
+    assert sent.status_code == 202, sent.text
+    code = w.sms_code(mark, after=0)
+    wrong = mark["api"].post(f"/api/v1/approvals/{request_id}/approve",
+                             json={"code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 422 and wrong.json()["error"] == "wrong_code"
+    first = mark["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": code})
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "pending"
+    assert [p["user_id"] for p in first.json()["waiting_for"]] == [mila["id"]]
+    assert [p["user_id"] for p in first.json()["approved_by"]] == [mark["id"]]
+
+    # one user counts once, however often it clicks
+    twice = mark["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": code})
+    assert twice.status_code == 409 and twice.json()["error"] == "already_decided"
+    assert mark["api"].post(f"/api/v1/approvals/{request_id}/sms").status_code == 409
+
+    # a code belongs to the user it was sent to: Mila cannot use Mark's
+    stolen = mila["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": code})
+    assert stolen.status_code == 422
+    mila["api"].post(f"/api/v1/approvals/{request_id}/sms")
+    done = mila["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": w.sms_code(mila, after=0)})
+    assert done.status_code == 200 and done.json()["status"] == "approved"
+    assert len(_events(db_engine, request_id, "request_approved")) == 1
+
+    events = [r["event"] for r in w.admin.get(f"/api/v1/approvals/{request_id}/evidence").json()["records"]]
+    assert events.count("code_sent") == 2 and events.count("approved") == 2 and events[-1] == "completed"
+
+
+def test_decline_withdraw_and_a_corrected_document(approval_portal, fake_twilio, db_engine):
+    w = World(approval_portal, fake_twilio)
+    client = w.client()
+    anna = w.user(client["id"], "Anna Jansen", confirmation="pin")
+
+    first = w.upload(w.admin, client["id"], document_type="income_tax", title="IB 2025").json()["approval_id"]
+    no_reason = anna["api"].post(f"/api/v1/approvals/{first}/decline", json={"pin": anna["pin"]})
+    assert no_reason.status_code == 422
+    declined = anna["api"].post(f"/api/v1/approvals/{first}/decline",
+                                json={"pin": anna["pin"], "reason": "De hypotheekrente ontbreekt."})
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["status"] == "declined"
+    late = anna["api"].post(f"/api/v1/approvals/{first}/approve", json={"pin": anna["pin"]})
+    assert late.status_code == 409 and late.json()["error"] == "request_closed"
+    assert [e["by_user_id"] for e in _events(db_engine, first, "request_declined")] == [anna["id"]]
+    assert w.admin.get(f"/api/v1/approvals/{first}").json()["reason"] == "De hypotheekrente ontbreekt."
+
+    second = w.upload(w.admin, client["id"], title="Jaarrekening 2025 v1").json()["approval_id"]
+    assert anna["api"].post(f"/api/v1/approvals/{second}/withdraw", json={}).status_code == 403
+    # the corrected document replaces the open request: the old one is withdrawn, its evidence stays
+    corrected = w.upload(w.admin, client["id"], title="Jaarrekening 2025 v2", replaces_request_id=second)
+    assert corrected.status_code == 201, corrected.text
+    third = corrected.json()["approval_id"]
+    old = w.admin.get(f"/api/v1/approvals/{second}").json()
+    assert old["status"] == "withdrawn" and old["replaced_by_id"] == third
+    assert w.admin.get(f"/api/v1/approvals/{third}").json()["replaces_id"] == second
+    old_evidence = w.admin.get(f"/api/v1/approvals/{second}/evidence").json()
+    assert [r["event"] for r in old_evidence["records"]] == ["created", "withdrawn"]
+    assert old_evidence["verification"]["valid"]
+    assert len(_events(db_engine, second, "request_withdrawn")) == 1
+    assert anna["api"].post(f"/api/v1/approvals/{second}/approve", json={"pin": anna["pin"]}).status_code == 409
+    assert [i["id"] for i in anna["api"].get("/api/v1/approvals").json()["items"]] == [third]
+
+    withdrawn = w.admin.post(f"/api/v1/approvals/{third}/withdraw", json={"reason": "Cijfers wijzigen nog."})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    assert w.admin.post(f"/api/v1/approvals/{third}/withdraw", json={}).status_code == 409
+    assert anna["api"].post(f"/api/v1/approvals/{third}/decline",
+                            json={"pin": anna["pin"], "reason": "x"}).status_code == 409
