@@ -23,6 +23,15 @@ def entry(user: User, client: Client | None, secret: str) -> dict:
             "country": (client.country if client else None) or "", "username": user.username, "secret": secret}
 
 
+def acting_principal(principal: dict, branch_id: int) -> dict:
+    """Staff print as themselves. A client superuser's new colleague gets its letter from the firm:
+    identity (which issues every principal) asks letters on behalf of the client's branch."""
+    if principal.get("kind") == "staff":
+        return principal
+    return {"kind": "staff", "user_id": None, "username": "identity", "firm_id": principal.get("firm_id"),
+            "branch_id": branch_id, "client_ids": [], "superuser_client_ids": [], "rights": [], "session_id": None}
+
+
 def print_batches(letters, principal: dict, kind: str, by_branch: dict[int, list[dict]]) -> list[int]:
     batch_ids = []
     for branch_id in sorted(by_branch):
@@ -30,7 +39,8 @@ def print_batches(letters, principal: dict, kind: str, by_branch: dict[int, list
         if not items:
             continue
         try:
-            result = letters.create_batch(principal, {"kind": kind, "branch_id": branch_id, "letters": items})
+            result = letters.create_batch(acting_principal(principal, branch_id),
+                                          {"kind": kind, "branch_id": branch_id, "letters": items})
         except (UnknownService, RemoteError, AkkoordError) as exc:
             log.warning("letters refused a batch", extra={"kind": kind, "branch_id": branch_id, "count": len(items),
                                                           "exc_type": getattr(exc, "exc_type", type(exc).__name__)})

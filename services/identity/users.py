@@ -191,6 +191,8 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
                           group_id=chosen.id if chosen else None, rights=list(chosen.rights) if chosen else [],
                           active=True, confirmation_method="pin", login_method="password",
                           pin_failures=0, failed_logins=0))
+    if not users:
+        return {"created": [], "skipped": skipped, "letter_batch_id": None, "letter_batch_ids": []}
     session.add_all(users)
     session.flush()
     session.execute(sa.insert(ClientUserLink), [

@@ -73,3 +73,37 @@ def db_client_user(engine, firm_id, client_id, superuser=False, mobile=None, pas
         conn.execute(sa.insert(ClientUserLink.__table__).values(user_id=user_id, client_id=client_id,
                                                                 superuser=superuser, created_at=sa.func.now()))
     return {"id": user_id, "username": username}
+
+
+def letter_secrets(portal, principal, batch_id, timeout=90) -> dict:
+    """{username: secret} read from the printed batch, as a person reads the letter."""
+    import base64
+    import io
+    import re
+    import time
+
+    from pypdf import PdfReader
+    deadline = time.monotonic() + timeout
+    while True:
+        status = portal.rpc.letters.batch_status(principal, batch_id)
+        if status["status"] == "done":
+            break
+        assert status["status"] not in ("failed", "purged"), status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    pdf = base64.b64decode(portal.rpc.letters.batch_pdf(principal, batch_id)["pdf_base64"])
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+    found = {}
+    for match in re.finditer(r"Gebruikersnaam:\s*(\S+)\s+(?:Activeringscode|PIN-code):\s*(\S+)", text):
+        found[match.group(1)] = match.group(2)
+    return found
+
+
+def sms_to(portal, number) -> list[str]:
+    """Bodies of the SMS messages notify holds for a number (the outbox backend), newest first."""
+    return [m["body"] for m in portal.rpc.notify.dev_sms_outbox(limit=500) if m["to"] == number]
+
+
+def code_in(body: str) -> str:
+    import re
+    return re.search(r"\b(\d{6})\b", body).group(1)
