@@ -82,12 +82,17 @@ def settings_for_update(session, firm_id: int) -> SmsSettings:
     return row
 
 
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
 def normalise_number(raw: str) -> str:
+    """E.164 for a valid mobile number (Dutch numbers without country code accepted); landlines can't get SMS."""
     try:
         number = phonenumbers.parse(raw, "NL")
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None or not phonenumbers.is_valid_number(number) or \
+            phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise SmsRefused("Ongeldig mobiel nummer.", {"field": "to", "reason": "invalid_number"})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -23,7 +23,7 @@ def refused(portal, payload, expected="SmsRefused"):
     return raised.value
 
 
-@pytest.mark.parametrize("to", ["12345", "+31 6 1234", "not a number", "+999123456789", ""])
+@pytest.mark.parametrize("to", ["12345", "+31 6 1234", "not a number", "+999123456789", "", "020 624 1111"])
 def test_invalid_numbers_are_refused(twilio_portal, fake_twilio, to):
     error = refused(twilio_portal, sms(11, to=to))
     assert error.message == "Ongeldig mobiel nummer." and error.details["field"] == "to"

@@ -13,7 +13,8 @@ def mobile() -> str:
     """A fresh valid Dutch mobile number, so the per-number code limit of one test does not touch another."""
     while True:
         number = "+316" + str(random.randint(10_000_000, 99_999_999))
-        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+        parsed = phonenumbers.parse(number)
+        if phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
             return number
 
 
