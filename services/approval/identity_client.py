@@ -77,7 +77,7 @@ class Identity:
     def client_users(self, principal, client_id: int) -> list:
         return self._call("client_users", principal=principal.dump(), client_id=client_id)
 
-    def check_confirmation(self, user_id: int, method: str, secret: str, binding: dict) -> bool:
+    def check_confirmation(self, user_id: int, method: str, secret: str, binding: dict | None) -> bool:
         return self._call("check_confirmation", user_id=user_id, method=method, secret=secret, binding=binding)
 
     def branch_layout(self, branch_id: int) -> dict:

@@ -138,4 +138,4 @@ def require_pin(principal, pin: str | None, client_id: int, check_confirmation) 
     """A client superuser changes rights only with its own PIN (checked and counted by identity)."""
     if not pin:
         raise ConfirmationRequired("Bevestig de wijziging met uw PIN-code.", {"field": "pin"})
-    check_confirmation(principal.user_id, "pin", pin, {"request_id": None, "sha256": None})
+    check_confirmation(principal.user_id, "pin", pin, None)

@@ -136,3 +136,20 @@ class World:
         return api.post("/api/v1/documents", data=form,
                         files={"file": ("jaarrekening.pdf", data if data is not None else make_pdf(title),
                                         "application/pdf")})
+
+
+def add_staff(world, branch_index, rights=("approval", "documents")) -> dict:
+    """A staff member of one branch (or firm-wide with branch_index None), activated and logged in."""
+    rpc = world.portal.rpc.identity
+    group = rpc.create_group(principal=world.admin_principal,
+                             payload={"name": f"Medewerkers {uuid.uuid4().hex[:6]}", "kind": "staff",
+                                      "rights": list(rights)})
+    username = f"staff-{uuid.uuid4().hex[:8]}"
+    branch_id = None if branch_index is None else world.branch_ids[branch_index]
+    created = rpc.create_staff(principal=world.admin_principal,
+                               payload={"username": username, "name": "Sanne Medewerker", "branch_id": branch_id,
+                                        "group_id": group["id"]})
+    password = f"Een lang wachtwoord {uuid.uuid4().hex[:6]}"
+    rpc.activate(payload={"username": username, "activation_code": created["activation_code"],
+                          "password": password})
+    return {"id": created["id"], "username": username, "api": world.portal.login(username, password)}
