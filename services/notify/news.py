@@ -58,16 +58,19 @@ def post(session, principal: Principal, data: dict, identity) -> dict:
     return view(item)
 
 
+def _is_not_found(exc) -> bool:
+    """identity's NotFound arrives as chassis NotFound, a registered stand-in (status 404) or a RemoteError."""
+    return isinstance(exc, NotFound) or getattr(exc, "status", None) == 404 or \
+        "NotFound" in (getattr(exc, "exc_type", None) or "")
+
+
 def _require_firm_branch(identity, firm_id: int, branch_id: int):
     try:
         layout = identity.branch_layout(branch_id=branch_id)
-    except NotFound:
-        layout = None
-    except Exception as exc:  # identity's NotFound arrives as a RemoteError or its registered stand-in
-        if getattr(exc, "status", None) == 404 or "NotFound" in getattr(exc, "exc_type", ""):
-            layout = None
-        else:
+    except Exception as exc:
+        if not _is_not_found(exc):
             raise
+        layout = None
     if not layout or layout.get("firm_id") != firm_id:
         raise BranchNotFound("Deze vestiging bestaat niet.", {"field": "branch_id"})
 
@@ -84,7 +87,12 @@ def visible_branches(session, principal: Principal, identity) -> tuple[bool, set
     branches = {row.branch_id for row in known.values()
                 if row.firm_id == principal.firm_id and row.branch_id is not None}
     for client_id in client_ids - set(known):
-        scope = identity.client_scope(principal=principal.dump(), client_id=client_id)
+        try:
+            scope = identity.client_scope(principal=principal.dump(), client_id=client_id)
+        except Exception as exc:
+            if _is_not_found(exc):
+                continue  # no longer visible to this user: no news through it
+            raise
         remember(session, scope["id"], scope["firm_id"], scope.get("branch_id"), None)
         if scope["firm_id"] == principal.firm_id and scope.get("branch_id") is not None:
             branches.add(scope["branch_id"])
