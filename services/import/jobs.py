@@ -39,7 +39,7 @@ PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
 LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
 POLL_SECONDS = 2.0
 MAX_JOBS = 2
-# Tests set this to a callable(import_id, batch) to simulate a crash between batches.
+# Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
 after_batch_hook = None
 
 _pollers = weakref.WeakSet()
@@ -300,8 +300,6 @@ def commit(session, identity, record: Import, owner: str, poller=None):
             session.commit()
             return
         _commit_batch(session, identity, record, batch, owner)
-        if after_batch_hook is not None:
-            after_batch_hook(record.id, batch)
     totals = session.execute(sa.select(sa.func.coalesce(sa.func.sum(ImportBatch.created), 0),
                                        sa.func.coalesce(sa.func.sum(ImportBatch.updated), 0),
                                        sa.func.coalesce(sa.func.sum(ImportBatch.unchanged), 0))
@@ -329,6 +327,8 @@ def _commit_batch(session, identity, record: Import, batch: int, owner: str):
         payload.append(values)
     result = identity.upsert_clients(principal=record.principal, rows=payload, group_id=record.group_id,
                                      import_id=record.id) if payload else {}
+    if after_batch_hook is not None:  # tests: die after identity applied the batch, before it is recorded
+        after_batch_hook(record.id, batch)
     for error in result.get("errors") or []:
         index = error.get("index")
         if index is None or not 0 <= index < len(rows):

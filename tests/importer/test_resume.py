@@ -1,0 +1,79 @@
+"""A commit that dies half-way resumes after a restart: done batches are skipped, nothing is duplicated."""
+import time
+
+import eventlet
+import sqlalchemy as sa
+from nameko import config as nameko_config
+from nameko.testing.utils import find_free_port
+
+from importer import imports, jobs
+from tests.fixtures import Portal
+from tests.importer.conftest import Wizard
+from tests.importer.files import csv_bytes
+
+
+class Crash(Exception):
+    pass
+
+
+def test_commit_resumes_after_a_crash_and_restart(service_config, db_engine, monkeypatch):
+    monkeypatch.setattr(imports, "COMMIT_BATCH", 2)
+    monkeypatch.setattr(jobs, "LEASE_SECONDS", 1.0)
+    sent = []
+
+    def crash_on_second_batch(import_id, batch):
+        sent.append(batch)
+        if batch == 1 and sent.count(1) == 1:
+            raise Crash("simulated crash after identity applied batch 1")
+
+    monkeypatch.setattr(jobs, "after_batch_hook", crash_on_second_batch)
+    rows = [[f"{i:06d}", f"Cliënt {i}", "", "", "Utrecht", "", ""] for i in range(1, 8)]
+
+    portal = Portal(service_config).start()
+    try:
+        wizard = Wizard(portal)
+        upload = wizard.upload("groot.csv", csv_bytes(rows))
+        assert wizard.wait(upload["id"])["summary"]["new"] == 7
+        wizard.commit(upload["id"])
+        deadline = time.monotonic() + 30
+        while 1 not in sent:
+            assert time.monotonic() < deadline
+            eventlet.sleep(0.05)
+        eventlet.sleep(0.2)
+    finally:
+        portal.kill()  # the whole process dies mid-commit
+
+    with db_engine.connect() as conn:
+        record = conn.execute(sa.text("SELECT status, progress_done FROM importer.imports WHERE id = :id"),
+                              {"id": upload["id"]}).one()
+        batches = conn.scalars(sa.text("SELECT batch FROM importer.import_batches WHERE import_id = :id"),
+                               {"id": upload["id"]}).all()
+    assert record.status == "committing" and batches == [0] and record.progress_done == 2
+
+    # restart (on a fresh HTTP port: the killed server may still hold the old one)
+    values = dict(service_config, WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")
+    with nameko_config.patch(values):
+        _resumed(values, wizard, upload, sent, db_engine)
+
+
+def _resumed(values, wizard, upload, sent, db_engine):
+    portal = Portal(values).start()  # the job is claimed again once its lease has expired
+    try:
+        api = portal.login(wizard.firm["admin"]["username"], wizard.firm["admin"]["password"])
+        wizard.api = api
+        done = wizard.wait(upload["id"], ("done", "failed"), timeout=60)
+        assert done["status"] == "done", done
+        assert done["progress"] == {"done": 7, "total": 7}
+        # batch 0 was recorded before the crash and never sent again; batch 1 was resent once
+        assert sent == [0, 1, 1, 2, 3]
+        with db_engine.connect() as conn:
+            batches = conn.scalars(sa.text("SELECT batch FROM importer.import_batches WHERE import_id = :id "
+                                           "ORDER BY batch"), {"id": upload["id"]}).all()
+        assert batches == [0, 1, 2, 3]
+        clients = wizard.clients()
+        assert sorted(clients) == [f"{i:06d}" for i in range(1, 8)]
+        # identity already held batch 1 when it was resent: idempotent by number, reported unchanged
+        assert done["result"]["created"] + done["result"]["unchanged"] == 7
+        assert done["result"]["created"] == 5
+    finally:
+        portal.stop()
