@@ -1,0 +1,33 @@
+"""`akkoord import FILE --group NAME` against the real gateway."""
+from tests.gateway.test_cli import run_cli
+from tests.importer.files import csv_bytes, xlsx_bytes
+
+ROWS = [["000301", "Cli Eén", "", "1234AB", "Utrecht", "", ""],
+        ["000302", "Cli Twee", "12", "", "", "fout", ""]]
+
+
+def test_cli_imports_with_confirmation(wizard, tmp_path):
+    group_id = wizard.group("Via de CLI")
+    path = tmp_path / "klanten.xlsx"
+    path.write_bytes(xlsx_bytes(ROWS))
+    token = wizard.api.headers["Authorization"].split()[1]
+    result = run_cli("import", str(path), "--group", "via de cli", "--url", wizard.portal.url, "--token", token,
+                     input_text="j\n")
+    assert result.returncode == 0, result.stderr
+    assert "nieuw:        1" in result.stdout and "ongeldig:     1" in result.stdout
+    assert "rij 3 (000302): E-mail: Ongeldig e-mailadres." in result.stdout
+    assert "Doorgevoerd: 1 nieuw" in result.stdout
+    clients = wizard.clients()
+    assert clients["000301"]["group_id"] == group_id and clients["000301"]["postcode"] == "1234 AB"
+
+
+def test_cli_declined_commits_nothing_and_unknown_group_fails(wizard, tmp_path):
+    path = tmp_path / "klanten.csv"
+    path.write_bytes(csv_bytes(ROWS))
+    token = wizard.api.headers["Authorization"].split()[1]
+    result = run_cli("import", str(path), "--url", wizard.portal.url, "--token", token, input_text="n\n")
+    assert result.returncode == 0, result.stderr
+    assert "Niet doorgevoerd." in result.stdout
+    assert wizard.clients() == {}
+    result = run_cli("import", str(path), "--group", "Bestaat niet", "--url", wizard.portal.url, "--token", token)
+    assert result.returncode == 1 and "bestaat niet" in result.stderr
