@@ -276,8 +276,8 @@ def create(session, p: Principal, data: dict, events) -> dict:
 
 
 def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
+    client = scope.client(session, p, client_id, for_update=True)  # absent for those who may not see it
     p.require_staff()
-    client = scope.client(session, p, client_id, for_update=True)
     values, errors = normalise(data)
     if "number" in values and values["number"] and values["number"] != client.number:
         if session.scalar(sa.select(Client.id).where(Client.firm_id == client.firm_id,

@@ -32,8 +32,8 @@ def _targets(session, p: Principal, data: dict) -> list[tuple[User, Client]]:
 
 
 def issue(session, p: Principal, data: dict, letters, principal: dict, events) -> dict:
+    pairs = _targets(session, p, data)  # what the principal may not see is absent (404) first
     p.require_staff()
-    pairs = _targets(session, p, data)
     if not pairs:
         raise Invalid("Kies ten minste één cliëntgebruiker.", {"fields": {"user_ids": ["Geen gebruikers gekozen."]}})
     confirmation, login = data["confirmation"], data["login"]
