@@ -90,3 +90,28 @@ def test_status_callback_undelivered_records_error(twilio_portal, fake_twilio):
     assert fake_twilio.report_status(request["sid"], "undelivered", error_code="30003").status_code == 204
     final = message(twilio_portal, result["message_id"])
     assert final["status"] == "undelivered" and final["error_code"] == "twilio:30003"
+
+
+def test_message_of_a_crashed_attempt_is_picked_up_again(twilio_portal, fake_twilio, db_engine):
+    """A process that died between recording a message and hearing twilio's answer leaves it "sending";
+    after a while the delivery pass of any replica takes it over: the message is not lost."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from chassis import crypto
+    from notify.models import SmsMessage
+    from notify.sms import CRYPTO_PURPOSE, STALE_SENDING
+
+    long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - STALE_SENDING - dt.timedelta(seconds=5)
+    number = mobile()
+    with Session(db_engine) as session:
+        row = SmsMessage(firm_id=9, key=f"test:{uuid.uuid4().hex}", purpose="login", to_number=number,
+                         body_enc=crypto.encrypt(b"Uw inlogcode is 777777.", CRYPTO_PURPOSE), length=23,
+                         backend="twilio", status="sending", attempts=1, created_at=long_ago, updated_at=long_ago)
+        session.add(row)
+        session.commit()
+        message_id = row.id
+    wait_for(lambda: message(twilio_portal, message_id)["status"] == "sent")
+    [request] = fake_twilio.messages(number)
+    assert request["form"]["Body"] == "Uw inlogcode is 777777."
