@@ -52,6 +52,9 @@ def render(data: dict) -> dict:
     issuer = printable(layout.get("display_name") or layout.get("name") or data.get("firm_name") or "")
     base = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=12)
     small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5)
+    label = ParagraphStyle("label", parent=base, fontName="Helvetica-Bold")
+    header = ParagraphStyle("header", parent=base, fontName="Helvetica-Bold", fontSize=7.5, leading=9.5,
+                            textColor=colors.white)
     mono = ParagraphStyle("mono", parent=base, fontName="Courier", fontSize=8.5, leading=11)
     title = ParagraphStyle("title", parent=base, fontName="Helvetica-Bold", fontSize=17, leading=22,
                            textColor=primary)
@@ -73,12 +76,12 @@ def render(data: dict) -> dict:
     if data.get("chain_valid") is not None:
         facts.append(("Bewijsketen", _p("intact: geen regel gewijzigd of verwijderd" if data["chain_valid"]
                                         else "VERBROKEN: de bewijsregels zijn gewijzigd", base)))
-    facts_table = Table([[_p(k, base), v] for k, v in facts], colWidths=[32 * mm, 138 * mm])
+    facts_table = Table([[_p(k, label), v] for k, v in facts], colWidths=[32 * mm, 138 * mm])
     facts_table.setStyle(TableStyle([("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
                                      ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                      ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
 
-    rows = [[_p(h, small) for h in ("Tijd (UTC)", "Gebeurtenis", "Door", "Methode", "IP-adres", "Browser")]]
+    rows = [[_p(h, header) for h in ("Tijd (UTC)", "Gebeurtenis", "Door", "Methode", "IP-adres", "Browser")]]
     for event in data["events"]:
         label = EVENTS.get(event["event"], event["event"])
         if event.get("reason"):
@@ -86,7 +89,7 @@ def render(data: dict) -> dict:
         rows.append([_p(utc_text(event["at"]), small), _p(label, small), _p(event.get("actor"), small),
                      _p(METHODS.get(event.get("method") or "", event.get("method")), small),
                      _p(event.get("ip") or "-", small), _p((event.get("user_agent") or "-")[:120], small)])
-    events_table = Table(rows, colWidths=[30 * mm, 34 * mm, 34 * mm, 18 * mm, 24 * mm, 30 * mm], repeatRows=1)
+    events_table = Table(rows, colWidths=[35 * mm, 32 * mm, 32 * mm, 18 * mm, 25 * mm, 28 * mm], repeatRows=1)
     events_table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), primary), ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

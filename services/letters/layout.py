@@ -54,7 +54,7 @@ def dutch_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def printable(text: str) -> str:
     """Text the standard PDF fonts (WinAnsi) can show: accents kept, other letters simplified."""
     text = " ".join((text or "").split())
@@ -78,7 +78,7 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=512)
 def wrap(text: str, font: str, size: float, width: float) -> tuple:
     lines = []
     for word_line in simpleSplit(text, font, size, width):
@@ -279,11 +279,17 @@ class LetterPainter:
         # reference row labels
         c.setFont(FONT, 7.5)
         for x, label in ((LEFT, "Datum"), (LEFT + 45 * mm, "Ons kenmerk"), (LEFT + 90 * mm, "Betreft")):
-            c.drawString(x, y(99 * mm), label)
+            c.drawString(x, y(101 * mm), label)
         c.setFillColor(HexColor("#000000"))
         c.setFont(FONT, 9.5)
-        c.drawString(LEFT, y(103.5 * mm), self.date)
-        c.drawString(LEFT + 90 * mm, y(103.5 * mm), printable(SUBJECTS[self.kind]))
+        c.drawString(LEFT, y(105.5 * mm), self.date)
+        c.drawString(LEFT + 90 * mm, y(105.5 * mm), printable(SUBJECTS[self.kind]))
+        # fold marks for a tri-fold into a window envelope (EA5/6), and the punch mark
+        c.setStrokeColor(GREY)
+        c.setLineWidth(0.3)
+        for at in (99 * mm, 198 * mm):
+            c.line(5 * mm, y(at), 9 * mm, y(at))
+        c.line(5 * mm, y(148.5 * mm), 7 * mm, y(148.5 * mm))
         # footer
         c.setStrokeColor(b.primary)
         c.setLineWidth(0.8)
@@ -310,7 +316,7 @@ class LetterPainter:
         self._static_code()
         # reference (varies per page)
         c.setFont(FONT, 9.5)
-        c.drawString(LEFT + 45 * mm, y(103.5 * mm), f"B{self.batch_id}-{page_number}")
+        c.drawString(LEFT + 45 * mm, y(105.5 * mm), f"B{self.batch_id}-{page_number}")
         # the address in the window
         size, lines = fit_block(address_lines(letter), FONT, 10, 7, ADDRESS_W, ADDRESS_MAX_LINES)
         leading = size * 1.3
@@ -323,14 +329,14 @@ class LetterPainter:
         paragraphs = [f"Geachte {name}," if name else "Geachte heer, mevrouw,"] + intro(
             self.kind, b.name, client, self.portal)
         for size in (10, 9.5, 9, 8.5, 8, 7.5):
-            if self._body(letter, paragraphs, size, measure=True) <= y(110 * mm) - y(278 * mm):
+            if self._body(letter, paragraphs, size, measure=True) <= y(114 * mm) - y(278 * mm):
                 break
         self._body(letter, paragraphs, size, measure=False)
 
     def _body(self, letter, paragraphs, size, measure: bool) -> float:
         c, b = self.canvas, self.brand
         leading = size * 1.4
-        cursor = y(112 * mm)
+        cursor = y(114 * mm)
         start = cursor
 
         def text(lines, font=FONT, indent=0.0):

@@ -1,0 +1,39 @@
+"""A batch whose renderer died (lease expired) is taken over and rendered from the start."""
+import base64
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from chassis.principal import Principal
+from letters import batches
+from letters.models import Batch, PdfChunk
+from tests.letters.helpers import letter, pdf_pages, staff, wait_done
+
+
+def test_abandoned_batch_is_taken_over(portal, db_engine):
+    firm = portal.create_firm(branches=["Amsterdam"])
+    principal = staff(firm["firm_id"], firm["branch_ids"][0])
+    letters = [letter(i, f"{2000 + i} CD") for i in range(30)]
+    # what a renderer that was killed mid-way leaves behind: status rendering, a lease that
+    # ran out, a half-written PDF chunk
+    with Session(db_engine) as session:
+        created = batches.create(session, Principal.load(principal), {"kind": "pin", "letters": letters,
+                                                                      "branch_id": firm["branch_ids"][0]})
+        batch = session.get(Batch, created["batch_id"])
+        batch.status, batch.lease_token, batch.attempts, batch.done = "rendering", "dead-renderer", 1, 12
+        batch.lease_until = dt.datetime.utcnow() - dt.timedelta(seconds=1)
+        session.add(PdfChunk(batch_id=batch.id, seq=0, data=b"half a pdf from the dead renderer"))
+        session.commit()
+    status = wait_done(lambda: portal.rpc.letters.batch_status(principal=principal, batch_id=created["batch_id"]),
+                       timeout=60)
+    assert status["status"] == "done" and status["done"] == 30
+    pdf = portal.rpc.letters.batch_pdf(principal=principal, batch_id=created["batch_id"])
+    pages = pdf_pages(base64.b64decode(pdf["pdf_base64"]))
+    page_of = {p["letter"]: p["first_page"] for p in status["pages"]}
+    assert len(pages) == 30
+    for i, data in enumerate(letters):
+        assert f"PIN-code: {data['secret']}" in pages[page_of[i] - 1]
+    with db_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT attempts FROM letters.batches WHERE id = :b"),
+                            {"b": created["batch_id"]}).scalar() == 2
