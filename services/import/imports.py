@@ -140,6 +140,7 @@ def view(session, record: Import) -> dict:
         "created_at": _iso(record.created_at), "parsed_at": _iso(record.parsed_at),
         "committed_at": _iso(record.committed_at), "committed_by": record.committed_by, "result": record.result,
         "encoding": record.encoding, "delimiter": record.delimiter,
+        "reader_peak_mb": (record.summary or {}).get("reader_peak_mb"),
     }
     return result
 
