@@ -17,6 +17,7 @@ salutation and secrets are laid out per letter.
 """
 import datetime as dt
 import functools
+import re
 import unicodedata
 
 from reportlab.lib.colors import HexColor
@@ -45,6 +46,9 @@ _SPECIAL = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i",
                           "\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
 def y(mm_from_top: float) -> float:
     """Canvas y for a distance from the top of the page in points."""
     return PAGE_H - mm_from_top
@@ -57,7 +61,7 @@ def dutch_date(day: dt.date) -> str:
 @functools.lru_cache(maxsize=1024)
 def printable(text: str) -> str:
     """Text the standard PDF fonts (WinAnsi) can show: accents kept, other letters simplified."""
-    text = " ".join((text or "").split())
+    text = _CONTROL.sub(" ", text or "").strip()
     try:
         text.encode("cp1252")
         return text
@@ -124,21 +128,25 @@ class Branding:
 
 def address_lines(letter: dict) -> list[str]:
     """The address as PostNL wants it: person, company, street and number, postcode + 2 spaces + CITY."""
-    lines = [letter.get("recipient_name") or ""]
-    client = letter.get("client_name") or ""
+    lines = [_words(letter.get("recipient_name") or "")]
+    client = _words(letter.get("client_name") or "")
     if client and client.strip().lower() != lines[0].strip().lower():
         lines.append(client)
-    street = " ".join(p for p in (letter.get("street"), letter.get("house_number")) if p)
+    street = " ".join(_words(p) for p in (letter.get("street"), letter.get("house_number")) if p)
     if street:
         lines.append(street)
     postcode = normalise_postcode(letter.get("postcode") or "")
-    town = "  ".join(p for p in (postcode, (letter.get("city") or "").upper()) if p)
+    town = "  ".join(p for p in (postcode, _words(letter.get("city") or "").upper()) if p)
     if town:
         lines.append(town)
     country = (letter.get("country") or "").strip()
     if country and country.upper() not in ("NL", "NLD", "NEDERLAND", "THE NETHERLANDS", "NETHERLANDS"):
         lines.append(country.upper())
     return [printable(line) for line in lines if line and line.strip()]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def normalise_postcode(postcode: str) -> str:
@@ -320,6 +328,7 @@ class LetterPainter:
         # the address in the window
         size, lines = fit_block(address_lines(letter), FONT, 10, 7, ADDRESS_W, ADDRESS_MAX_LINES)
         leading = size * 1.3
+        c.setFont(FONT, size)
         top = y(WINDOW_TOP + 8.5 * mm)
         for i, line in enumerate(lines):
             c.drawString(LEFT, top - i * leading, line)
