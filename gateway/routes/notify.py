@@ -46,6 +46,31 @@ class SmsSettingsOut(Schema):
     backend = fields.String()
 
 
+class SmsMessageOut(Schema):
+    id = fields.Integer()
+    to = fields.String()
+    sender = fields.String(allow_none=True)
+    purpose = fields.String()
+    backend = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    error_code = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class SmsMessagesOut(Schema):
+    items = fields.List(fields.Nested(SmsMessageOut))
+    total = fields.Integer()
+
+
+class SmsMessagesQuery(Schema):
+    page = fields.Integer(load_default=1)
+    per_page = fields.Integer(load_default=50)
+    status = fields.String(load_default=None)
+
+
 class NewsIn(Schema):
     title = fields.String(required=True)
     body = fields.String(required=True)
@@ -115,6 +140,11 @@ class NotifyRoutes:
            body=SmsSettingsIn(), response=SmsSettingsOut())
     def put_sms_settings(self, request, ctx):
         return self.notify.put_sms_settings(principal=ctx.principal, payload=ctx.body)
+
+    @route("GET", "/api/v1/settings/sms/messages", summary="Verstuurde sms-berichten met status en foutreden (Beheer)",
+           tags=["settings"], query=SmsMessagesQuery(), response=SmsMessagesOut())
+    def list_sms_messages(self, request, ctx):
+        return self.notify.list_sms_messages(principal=ctx.principal, query=ctx.query)
 
     # -- news -------------------------------------------------------------------------
     @route("GET", "/api/v1/news", summary="Nieuwsberichten: kantoorbreed en van uw vestiging(en), nieuwste eerst",

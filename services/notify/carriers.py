@@ -10,8 +10,10 @@ A carrier answers a send with one of three outcomes: Accepted (twilio took it),
 Permanent (4xx: bad number, blocked, ... — never retried) or Transient (5xx,
 timeout, connection refused — retried with backoff by delivery.py).
 """
+import functools
 import logging
 import os
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +21,8 @@ import requests
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from nameko.extensions import DependencyProvider
 
 from chassis import config
 
@@ -114,5 +118,38 @@ def sms_backend_name() -> str:
     return "twilio" if config.load().sms_backend == "twilio" else "outbox"
 
 
+@functools.lru_cache(maxsize=4)
+def _twilio(sid, token, sender, base, timeout) -> TwilioCarrier:
+    return TwilioCarrier(config.load())
+
+
 def carrier_for(backend: str):
-    return TwilioCarrier() if backend == "twilio" else OutboxCarrier()
+    """One client (and HTTP connection pool) per configuration, reused across attempts."""
+    if backend != "twilio":
+        return OutboxCarrier()
+    s = config.load()
+    return _twilio(s.twilio_account_sid, s.twilio_auth_token, s.twilio_from, s.twilio_api_base,
+                   os.environ.get("AKKOORD_TWILIO_TIMEOUT"))
+
+
+class CarrierHealth(DependencyProvider):
+    """Per service instance: when the carrier just failed transiently, an RPC does not wait on it
+    again for a while; new messages are queued at once and the single delivery pass (with each
+    message's own backoff) probes the carrier. Callers never pile up on a carrier that is down."""
+
+    HOLD_SECONDS = 30.0
+
+    def setup(self):
+        self.down_since = None
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def report(self, outcome):
+        if isinstance(outcome, Transient):
+            self.down_since = time.monotonic()
+        elif isinstance(outcome, (Accepted, Permanent)):
+            self.down_since = None
+
+    def is_down(self) -> bool:
+        return self.down_since is not None and time.monotonic() - self.down_since < self.HOLD_SECONDS

@@ -58,6 +58,13 @@ class ListNewsSchema(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class SmsListSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    status = fields.String(load_default=None, allow_none=True,
+                           validate=validate.OneOf(["queued", "sent", "delivered", "failed", "undelivered"]))
+
+
 class ClientEventSchema(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -16,8 +16,8 @@ from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import inbox, outbox
 from notify.schemas import (ClientEventSchema, ListNewsSchema, PostNewsSchema, RequestDecidedSchema,
-                            RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsSettingsSchema,
-                            StatusCallbackSchema)
+                            RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
+                            SmsSettingsSchema, StatusCallbackSchema)
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,12 @@ class NotifyService:
     events = EventOutbox(outbox)
     health = HealthCheck()
     identity = ServiceRpc("identity")
+    carrier_health = carriers.CarrierHealth()
 
     # -- sending (internal RPCs, called by identity and approval) ------------------
     @rpc
     def send_sms(self, payload):
-        return sms.send(self.db, SendSmsSchema().load(payload), status_callback_url())
+        return sms.send(self.db, SendSmsSchema().load(payload), status_callback_url(), self.carrier_health)
 
     @rpc
     def send_email(self, payload):
@@ -55,6 +56,11 @@ class NotifyService:
     @rpc
     def email_message(self, message_id):
         return mail.get(self.db.session, int(message_id))
+
+    @rpc
+    def list_sms_messages(self, principal, query=None):
+        q = SmsListSchema().load(query or {})
+        return sms.list_for_firm(self.db.session, Principal.load(principal), q["page"], q["per_page"], q["status"])
 
     @rpc
     def record_sms_status(self, payload):
@@ -125,7 +131,7 @@ class NotifyService:
         try:
             ids = sms.claim_due(self.db.session)
             self.db.commit()
-            sms.deliver(self.db, ids, status_callback_url())
+            sms.deliver(self.db, ids, status_callback_url(), self.carrier_health)
             ids = mail.claim_due(self.db.session)
             self.db.commit()
             mail.deliver(self.db, ids)

@@ -217,11 +217,13 @@ def enqueue(session, data: dict, backend: str) -> tuple[SmsMessage, bool]:
     return message, True
 
 
-def attempt(session, message: SmsMessage, carrier, status_callback: str | None):
+def attempt(session, message: SmsMessage, carrier, status_callback: str | None, health=None):
     """One try at the carrier; updates status, attempts and the retry time."""
     message.attempts += 1
     outcome = carrier.send(message.to_number, message.sender, _body(message),
                            status_callback if carrier.name == "twilio" else None)
+    if health is not None:
+        health.report(outcome)
     now = utcnow()
     message.updated_at = now
     if isinstance(outcome, carriers.Accepted):
@@ -253,8 +255,9 @@ def attempt(session, message: SmsMessage, carrier, status_callback: str | None):
     return message
 
 
-def send(db, data: dict, status_callback: str | None) -> dict:
-    """The send_sms RPC: record, commit, one attempt now; retries happen in the background."""
+def send(db, data: dict, status_callback: str | None, health=None) -> dict:
+    """The send_sms RPC: record, commit, one attempt now; retries happen in the background.
+    While the carrier is known to be down the message is only queued (see carriers.CarrierHealth)."""
     backend = carriers.sms_backend_name()
     message, created = enqueue(db.session, data, backend)
     if not created:
@@ -262,9 +265,12 @@ def send(db, data: dict, status_callback: str | None) -> dict:
     if message.status == "failed":
         db.commit()  # keep the refusal on record, then say why
         raise _failure(message)
+    if health is not None and backend == "twilio" and health.is_down():
+        db.commit()
+        return view(message)
     message.status = "sending"
     db.commit()
-    attempt(db.session, message, carriers.carrier_for(backend), status_callback)
+    attempt(db.session, message, carriers.carrier_for(backend), status_callback, health)
     db.commit()
     if message.status == "failed":
         raise _failure(message)
@@ -284,13 +290,13 @@ def claim_due(session, limit: int = 20) -> list[int]:
     return [row.id for row in rows]
 
 
-def deliver(db, message_ids: list[int], status_callback: str | None):
+def deliver(db, message_ids: list[int], status_callback: str | None, health=None):
     for message_id in message_ids:
         message = db.session.get(SmsMessage, message_id)
         if message is None or message.status != "sending":
             continue
         try:
-            attempt(db.session, message, carriers.carrier_for(message.backend), status_callback)
+            attempt(db.session, message, carriers.carrier_for(message.backend), status_callback, health)
         except Exception:
             log.exception("sms attempt crashed", extra={"message_id": message_id})
             message.status, message.next_attempt_at = "queued", utcnow() + backoff(max(1, message.attempts))
@@ -318,6 +324,18 @@ def get(session, message_id: int) -> dict:
     if message is None:
         raise NotFound("Onbekend bericht.", {"message_id": message_id})
     return detail(message)
+
+
+def list_for_firm(session, principal, page: int, per_page: int, status: str | None) -> dict:
+    """The firm's messages with their status (no bodies): staff with Beheer see what failed and why."""
+    principal.require_staff("admin")
+    query = sa.select(SmsMessage).where(SmsMessage.firm_id == principal.firm_id)
+    if status:
+        query = query.where(SmsMessage.status.in_(["queued", "sending"] if status == "queued" else [status]))
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(SmsMessage.id.desc()).offset((page - 1) * per_page)
+                           .limit(per_page)).scalars().all()
+    return {"items": [detail(row) for row in rows], "total": total}
 
 
 def outbox_page(session, limit: int = 100) -> list[dict]:

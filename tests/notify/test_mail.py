@@ -5,11 +5,11 @@ import pytest
 
 from tests.notify.conftest import wait_for
 from tests.notify.helpers import Firm
-from tests.notify.test_sending import error_name
+from tests.notify.test_sending import error_name, no_firm
 
 
 def mail(**overrides):
-    payload = {"firm_id": 3, "branch_id": None, "to": f"{uuid.uuid4().hex[:8]}@klant.example",
+    payload = {"firm_id": no_firm(), "branch_id": None, "to": f"{uuid.uuid4().hex[:8]}@klant.example",
                "subject": "Uw activeringscode", "text": "Welkom bij het portaal.", "html": None,
                "key": f"test:{uuid.uuid4().hex}"}
     payload.update(overrides)

@@ -5,11 +5,11 @@ import uuid
 import pytest
 
 from tests.notify.conftest import wait_for
-from tests.notify.test_sending import error_name, mobile
+from tests.notify.test_sending import error_name, mobile, no_firm
 
 
 def sms(**overrides):
-    payload = {"firm_id": 7, "to": mobile(), "body": "Uw inlogcode is 123456.",
+    payload = {"firm_id": no_firm(), "to": mobile(), "body": "Uw inlogcode is 123456.",
                "key": f"test:{uuid.uuid4().hex}", "purpose": "login"}
     payload.update(overrides)
     return payload
@@ -106,7 +106,7 @@ def test_message_of_a_crashed_attempt_is_picked_up_again(twilio_portal, fake_twi
     long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - STALE_SENDING - dt.timedelta(seconds=5)
     number = mobile()
     with Session(db_engine) as session:
-        row = SmsMessage(firm_id=9, key=f"test:{uuid.uuid4().hex}", purpose="login", to_number=number,
+        row = SmsMessage(firm_id=no_firm(), key=f"test:{uuid.uuid4().hex}", purpose="login", to_number=number,
                          body_enc=crypto.encrypt(b"Uw inlogcode is 777777.", CRYPTO_PURPOSE), length=23,
                          backend="twilio", status="sending", attempts=1, created_at=long_ago, updated_at=long_ago)
         session.add(row)
@@ -115,3 +115,34 @@ def test_message_of_a_crashed_attempt_is_picked_up_again(twilio_portal, fake_twi
     wait_for(lambda: message(twilio_portal, message_id)["status"] == "sent")
     [request] = fake_twilio.messages(number)
     assert request["form"]["Body"] == "Uw inlogcode is 777777."
+
+
+def test_while_twilio_is_down_sends_are_queued_without_waiting_on_it(twilio_portal, fake_twilio):
+    fake_twilio.fail_next(503, 20500, "Service Unavailable")
+    first = twilio_portal.rpc.notify.send_sms(payload=sms())
+    assert first["status"] == "queued"
+    # twilio would accept now, but this RPC does not try it: the carrier failed a moment ago.
+    second = twilio_portal.rpc.notify.send_sms(payload=sms())
+    assert second["status"] == "queued"
+    for result in (first, second):
+        wait_for(lambda: message(twilio_portal, result["message_id"])["status"] == "sent")
+    # and once the delivery pass got through, RPCs send at once again
+    assert twilio_portal.rpc.notify.send_sms(payload=sms())["status"] == "sent"
+    assert [r["answer"] for r in fake_twilio.received] == [503, 201, 201, 201]
+
+
+def test_firm_admin_sees_failed_messages_with_reason(twilio_portal, fake_twilio):
+    from tests.notify.helpers import Firm
+    firm = Firm(twilio_portal)
+    fake_twilio.fail_next(400, 21211, "The 'To' number is not a valid phone number.")
+    with pytest.raises(Exception):
+        twilio_portal.rpc.notify.send_sms(payload=sms(firm_id=firm.id))
+    twilio_portal.rpc.notify.send_sms(payload=sms(firm_id=firm.id))
+    listed = firm.admin.get("/api/v1/settings/sms/messages", params={"status": "failed"})
+    assert listed.status_code == 200, listed.text
+    [failed] = listed.json()["items"]
+    assert failed["error_code"] == "twilio:21211" and "not a valid phone number" in failed["error"]
+    assert "body" not in failed
+    assert firm.admin.get("/api/v1/settings/sms/messages").json()["total"] == 2
+    other = Firm(twilio_portal)
+    assert other.admin.get("/api/v1/settings/sms/messages").json()["total"] == 0

@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 
-from tests.notify.test_sending import error_name, mobile
+from tests.notify.test_sending import error_name, mobile, no_firm
 
 
-def sms(firm_id, **overrides):
-    payload = {"firm_id": firm_id, "to": mobile(), "body": "Uw code is 123456.",
+def sms(firm_id=None, **overrides):
+    payload = {"firm_id": firm_id or no_firm(), "to": mobile(), "body": "Uw code is 123456.",
                "key": f"test:{uuid.uuid4().hex}", "purpose": "login"}
     payload.update(overrides)
     return payload
@@ -25,25 +25,25 @@ def refused(portal, payload, expected="SmsRefused"):
 
 @pytest.mark.parametrize("to", ["12345", "+31 6 1234", "not a number", "+999123456789", "", "020 624 1111"])
 def test_invalid_numbers_are_refused(twilio_portal, fake_twilio, to):
-    error = refused(twilio_portal, sms(11, to=to))
+    error = refused(twilio_portal, sms(to=to))
     assert error.message == "Ongeldig mobiel nummer." and error.details["field"] == "to"
     assert fake_twilio.received == []
 
 
 @pytest.mark.parametrize("body,reason", [("", "empty"), ("   \n ", "empty"), ("x" * 1601, "too_long")])
 def test_empty_and_overlong_bodies_are_refused(twilio_portal, fake_twilio, body, reason):
-    error = refused(twilio_portal, sms(12, body=body))
+    error = refused(twilio_portal, sms(body=body))
     assert error.details["reason"] == reason and error.details["field"] == "body"
     assert fake_twilio.received == []
 
 
 def test_body_of_exactly_1600_characters_goes(twilio_portal, fake_twilio):
-    assert twilio_portal.rpc.notify.send_sms(payload=sms(13, body="x" * 1600))["status"] == "sent"
+    assert twilio_portal.rpc.notify.send_sms(payload=sms(body="x" * 1600))["status"] == "sent"
     assert len(fake_twilio.received[0]["form"]["Body"]) == 1600
 
 
 def test_refusal_is_idempotent_too(twilio_portal, fake_twilio):
-    payload = sms(14, to="12345")
+    payload = sms(to="12345")
     first = refused(twilio_portal, payload)
     second = refused(twilio_portal, payload)
     assert first.details["message_id"] == second.details["message_id"]
@@ -90,12 +90,12 @@ def test_settings_need_staff_with_admin_right(twilio_portal):
 def test_five_codes_per_number_per_ten_minutes(twilio_portal, fake_twilio):
     number = mobile()
     for _ in range(5):
-        assert twilio_portal.rpc.notify.send_sms(payload=sms(15, to=number))["status"] == "sent"
-    error = refused(twilio_portal, sms(15, to=number), expected="SmsLimitReached")
+        assert twilio_portal.rpc.notify.send_sms(payload=sms(to=number))["status"] == "sent"
+    error = refused(twilio_portal, sms(to=number), expected="SmsLimitReached")
     assert error.details["reason"] == "codes_per_number" and "5 codes" in error.message
     # Another number, or a notice that is no code, still goes.
-    twilio_portal.rpc.notify.send_sms(payload=sms(15))
-    twilio_portal.rpc.notify.send_sms(payload=sms(15, to=number, purpose="approval_notice", body="Nieuw document."))
+    twilio_portal.rpc.notify.send_sms(payload=sms())
+    twilio_portal.rpc.notify.send_sms(payload=sms(to=number, purpose="approval_notice", body="Nieuw document."))
     assert len(fake_twilio.received) == 7
 
 
@@ -108,5 +108,5 @@ def test_daily_cap_per_firm_over_http(twilio_portal, fake_twilio):
     error = refused(twilio_portal, sms(firm["firm_id"]), expected="SmsLimitReached")
     assert error.details["reason"] == "daily_cap" and "dagelijkse maximum van 2" in error.message
     assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 2
-    twilio_portal.rpc.notify.send_sms(payload=sms(firm["firm_id"] + 100000))  # other firms are not capped
+    twilio_portal.rpc.notify.send_sms(payload=sms(no_firm()))  # other firms are not capped
     assert len(fake_twilio.received) == 3
