@@ -37,3 +37,48 @@ def test_abandoned_batch_is_taken_over(portal, db_engine):
     with db_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT attempts FROM letters.batches WHERE id = :b"),
                             {"b": created["batch_id"]}).scalar() == 2
+
+
+def test_stopping_the_service_gives_the_batch_back_and_a_new_process_finishes_it(portal, db_engine):
+    from nameko.containers import ServiceContainer
+
+    from letters.service import LettersService
+    from tests.letters.helpers import container
+
+    firm = portal.create_firm(branches=["Amsterdam"])
+    principal = staff(firm["firm_id"], firm["branch_ids"][0])
+    letters = [letter(i, f"{3000 + i} EF") for i in range(1200)]
+    created = portal.rpc.letters.create_batch(principal=principal, payload={"kind": "pin", "letters": letters})
+    batch_id = created["batch_id"]
+
+    def state():
+        with db_engine.connect() as conn:
+            return conn.execute(sa.text("SELECT status, done, lease_token FROM letters.batches WHERE id = :b"),
+                                {"b": batch_id}).one()
+
+    import time
+    deadline = time.monotonic() + 120
+    while not (state().status == "rendering" and state().done > 0):
+        assert time.monotonic() < deadline and state().status != "done", state()
+        time.sleep(0.05)
+    container(portal, "letters").stop()  # graceful: the render worker lets go of the batch
+    after_stop = state()
+    assert after_stop.status == "queued" and after_stop.lease_token is None, after_stop
+    with db_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM letters.pdf_chunks WHERE batch_id = :b"),
+                            {"b": batch_id}).scalar() == 0
+
+    restarted = ServiceContainer(LettersService)
+    restarted.start()
+    try:
+        status = wait_done(lambda: portal.rpc.letters.batch_status(principal=principal, batch_id=batch_id),
+                           timeout=300)
+        assert status["status"] == "done" and status["done"] == 1200
+        pdf = portal.rpc.letters.batch_pdf(principal=principal, batch_id=batch_id)
+        pages = pdf_pages(base64.b64decode(pdf["pdf_base64"]))
+        page_of = {p["letter"]: p["first_page"] for p in status["pages"]}
+        assert len(pages) == 1200
+        for i in (0, 599, 1199):
+            assert f"PIN-code: {letters[i]['secret']}" in pages[page_of[i] - 1]
+    finally:
+        restarted.stop()
