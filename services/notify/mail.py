@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import smtplib
-import socket
 from email.message import EmailMessage as MimeMessage
 from email.utils import formataddr, formatdate, make_msgid
 
@@ -94,8 +93,9 @@ def enqueue(session, data: dict, sender_name: str | None, backend: str | None = 
     if existing is not None:
         return existing, False
     now = utcnow()
+    sender_name = " ".join((sender_name or "akkoord").split())  # no line breaks into the From header
     message = EmailMessage(firm_id=data.get("firm_id"), branch_id=data.get("branch_id"), key=data["key"],
-                           sender_name=(sender_name or "akkoord")[:200], backend=backend or backend_name(),
+                           sender_name=sender_name[:200], backend=backend or backend_name(),
                            attempts=0, created_at=now, updated_at=now)
     try:
         to, subject, text, markup = _check(data)
@@ -158,26 +158,34 @@ def _smtp_send(mime: MimeMessage):
         smtp.send_message(mime)
 
 
-def attempt(message: EmailMessage):
-    message.attempts += 1
-    now = utcnow()
-    message.updated_at = now
+def _deliver_once(message: EmailMessage) -> tuple[bool, str] | None:
+    """Hand the message to the SMTP server: None when accepted, else (permanent?, reason)."""
     try:
-        _smtp_send(build(message))
+        mime = build(message)
+    except Exception as exc:  # a message we cannot even build will never go: permanent
+        return True, f"bericht ongeldig: {type(exc).__name__}"
+    try:
+        _smtp_send(mime)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        permanent = all(code >= 500 for code in codes)
-        error = f"ontvanger geweigerd ({', '.join(str(c) for c in codes)})"
+        return all(code >= 500 for code in codes), f"ontvanger geweigerd ({', '.join(str(c) for c in codes)})"
     except smtplib.SMTPResponseException as exc:
-        permanent = exc.smtp_code >= 500
-        error = f"SMTP {exc.smtp_code}"
-    except (smtplib.SMTPException, socket.error, OSError) as exc:
-        permanent, error = False, f"mailserver onbereikbaar: {type(exc).__name__}"
-    else:
+        return exc.smtp_code >= 500, f"SMTP {exc.smtp_code}"
+    except (smtplib.SMTPException, OSError) as exc:
+        return False, f"mailserver onbereikbaar: {type(exc).__name__}"
+    return None
+
+
+def attempt(message: EmailMessage):
+    message.attempts += 1
+    now = message.updated_at = utcnow()
+    failure = _deliver_once(message)
+    if failure is None:
         message.status, message.next_attempt_at, message.error_message = "sent", None, None
         message.text_enc = message.html_enc = None  # handed over; keep no copy of what it carried
         log.info("email sent", extra={"message_id": message.id, "attempt": message.attempts})
         return message
+    permanent, error = failure
     if permanent or message.attempts >= MAX_ATTEMPTS:
         message.status, message.next_attempt_at = "failed", None
         message.error_message = error if permanent else f"{error}; opgegeven na {message.attempts} pogingen"
@@ -230,8 +238,12 @@ def deliver(db, message_ids: list[int]):
                 attempt(message)
             except Exception:
                 log.exception("email attempt crashed", extra={"message_id": message_id})
-                message.status = "queued"
-                message.next_attempt_at = utcnow() + backoff(max(1, message.attempts))
+                if message.attempts >= MAX_ATTEMPTS:
+                    message.status, message.next_attempt_at = "failed", None
+                    message.error_message = "interne fout bij versturen"
+                else:
+                    message.status = "queued"
+                    message.next_attempt_at = utcnow() + backoff(max(1, message.attempts))
         db.commit()
 
 

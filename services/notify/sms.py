@@ -299,7 +299,11 @@ def deliver(db, message_ids: list[int], status_callback: str | None, health=None
             attempt(db.session, message, carriers.carrier_for(message.backend), status_callback, health)
         except Exception:
             log.exception("sms attempt crashed", extra={"message_id": message_id})
-            message.status, message.next_attempt_at = "queued", utcnow() + backoff(max(1, message.attempts))
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status, message.next_attempt_at = "failed", None
+                message.error_code, message.error_message = "internal", "interne fout bij versturen"
+            else:
+                message.status, message.next_attempt_at = "queued", utcnow() + backoff(max(1, message.attempts))
         db.commit()
 
 

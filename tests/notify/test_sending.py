@@ -6,7 +6,6 @@ import phonenumbers
 import pytest
 from nameko.exceptions import RemoteError
 
-from tests.notify.conftest import wait_for
 
 
 def mobile() -> str:
