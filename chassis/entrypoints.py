@@ -8,7 +8,7 @@ before ``worker_result``), and marshmallow validation errors become
 import functools
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc as nameko_rpc
+from chassis.graceful import rpc as nameko_rpc  # nameko rpc that drains in-flight requests on stop
 
 from chassis.db import WorkerSession
 from chassis.errors import AkkoordError, Invalid
