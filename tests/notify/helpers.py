@@ -64,6 +64,7 @@ class Firm:
                 "mobile": mobile}
         if login:
             password = self._activate(created["username"], created["letter_batch_id"])
+            user["password"] = password
             user["api"] = self.portal.login(created["username"], password)
         return user
 
