@@ -1,0 +1,306 @@
+"""RPC round trips: bare kombu vs nameko RPC vs the gateway hop, and 1 vs 2 replicas.
+
+    .venv/bin/python -m bench rpc [--requests N] [--concurrency C]
+
+Everything runs on loopback in this one run, on a fresh database and RabbitMQ vhost:
+- floor: a bare kombu request/reply round trip to an echo consumer in another process;
+- a direct nameko RPC (ClusterRpcClient, reused) to notify.dev_mail_outbox (one cheap query)
+  and to identity.authenticate + identity.me;
+- the same through the gateway: GET /dev/mail?format=json (one RPC, unauthenticated) and
+  GET /api/v1/me (two RPCs: authenticate + me);
+- throughput through the gateway with 1 and 2 replicas per service (`akkoord scale`,
+  separate processes), C concurrent keep-alive clients.
+Loops are bounded by count; the services are stopped at the end.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  (nameko's standalone client wants a patched world)
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import kombu  # noqa: E402
+import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+ADMIN_DB = os.environ.get("AKKOORD_TEST_ADMIN_DATABASE_URL", "postgresql://127.0.0.1:5432/test")
+AMQP = os.environ.get("AKKOORD_BENCH_AMQP", "pyamqp://guest:guest@127.0.0.1:5672/")
+RABBIT_API = os.environ.get("AKKOORD_BENCH_RABBIT_API", "http://guest:guest@127.0.0.1:15672")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def summary(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    return {"median_ms": statistics.median(samples) * 1000,
+            "p90_ms": samples[int(len(samples) * 0.9) - 1] * 1000, "n": len(samples)}
+
+
+def timed(fn, n: int, warmup: int = 20) -> dict:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return summary(samples)
+
+
+# -- environment ------------------------------------------------------------------------------
+
+class Environment:
+    """A fresh database (migrated) and a fresh vhost, dropped at the end."""
+
+    def __init__(self):
+        from chassis.db import normalise_url
+        self.db_name = f"akkoord_bench_{uuid.uuid4().hex[:8]}"
+        self.admin = sa.create_engine(normalise_url(ADMIN_DB), isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{self.db_name}"'))
+        self.database_url = sa.engine.make_url(normalise_url(ADMIN_DB)).set(
+            database=self.db_name).render_as_string(hide_password=False)
+        self.vhost = f"akkoord_bench_{uuid.uuid4().hex[:8]}"
+        api = RABBIT_API.rstrip("/")
+        requests.put(f"{api}/api/vhosts/{self.vhost}", timeout=10).raise_for_status()
+        user = urlsplit(AMQP).username or "guest"
+        requests.put(f"{api}/api/permissions/{self.vhost}/{user}", timeout=10,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        parts = urlsplit(AMQP)
+        self.amqp_uri = f"{parts.scheme}://{parts.netloc}/{self.vhost}"
+        self.var = tempfile.mkdtemp(prefix="akkoord-bench-")
+        self.platform_token = "bench-" + uuid.uuid4().hex
+        from chassis.migrations import upgrade_all
+        upgrade_all(self.database_url)
+
+    def env(self, http_port: int) -> dict:
+        return dict(os.environ, AMQP_URI=self.amqp_uri, AKKOORD_DATABASE_URL=self.database_url,
+                    AKKOORD_HTTP=f"127.0.0.1:{http_port}", AKKOORD_VAR_DIR=self.var,
+                    AKKOORD_PLATFORM_TOKEN=self.platform_token, AKKOORD_SECRET_KEY="bench-" + uuid.uuid4().hex,
+                    AKKOORD_SMS_BACKEND="outbox", AKKOORD_LOG_LEVEL="WARNING")
+
+    def close(self):
+        from chassis.db import dispose_engines
+        dispose_engines()
+        requests.delete(f"{RABBIT_API.rstrip('/')}/api/vhosts/{self.vhost}", timeout=10)
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+class Scaled:
+    """`akkoord scale --replicas N identity notify` (plus the gateway) as one child process."""
+
+    def __init__(self, env: Environment, replicas: int):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(env.var, f"scale-{replicas}.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "scale", "--replicas", str(replicas), "identity", "notify"],
+            env=env.env(self.port), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.replicas = replicas
+
+    def wait_ready(self, rpc, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pids = {rpc.identity.ping()["pid"] for _ in range(4 * self.replicas)}
+                if len(pids) == self.replicas and requests.get(self.url + "/readyz", timeout=2).ok:
+                    return
+            except Exception:
+                pass
+            eventlet.sleep(0.3)
+        raise RuntimeError("services did not become ready")
+
+    def stop(self):
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+# -- the floor: bare kombu request/reply ----------------------------------------------------
+
+ECHO = """
+import sys, kombu
+uri = sys.argv[1]
+with kombu.Connection(uri) as conn:
+    queue = kombu.Queue("bench-echo", exchange=kombu.Exchange("bench", type="direct"), routing_key="echo",
+                        auto_delete=True)
+    producer = conn.Producer(serializer="json")
+    def reply(body, message):
+        producer.publish(body, routing_key=message.properties["reply_to"],
+                         correlation_id=message.properties["correlation_id"])
+        message.ack()
+    with conn.Consumer(queue, callbacks=[reply]):
+        print("ready", flush=True)
+        while True:
+            conn.drain_events()
+"""
+
+
+def bare_kombu(amqp_uri: str, n: int) -> dict:
+    server = subprocess.Popen([sys.executable, "-c", ECHO, amqp_uri], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        with kombu.Connection(amqp_uri) as conn:
+            reply_queue = kombu.Queue(f"bench-reply-{uuid.uuid4().hex}", exclusive=True, auto_delete=True)
+            producer = conn.Producer(serializer="json")
+            exchange = kombu.Exchange("bench", type="direct")
+            got = []
+            with conn.Consumer(reply_queue, callbacks=[lambda body, msg: (got.append(body), msg.ack())]):
+                def round_trip():
+                    got.clear()
+                    producer.publish({"args": [], "kwargs": {}}, exchange=exchange, routing_key="echo",
+                                     reply_to=reply_queue.name, correlation_id=uuid.uuid4().hex,
+                                     declare=[exchange])
+                    while not got:
+                        conn.drain_events(timeout=10)
+                return timed(round_trip, n)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+# -- gateway throughput -----------------------------------------------------------------------
+
+def throughput(url: str, headers: dict, total: int, concurrency: int) -> dict:
+    pool = eventlet.GreenPool(concurrency)
+    sessions = [requests.Session() for _ in range(concurrency)]
+    for s in sessions:
+        s.headers.update(headers)
+    latencies, errors = [], []
+
+    def one(i):
+        start = time.perf_counter()
+        response = sessions[i % concurrency].get(url, timeout=30)
+        latencies.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            errors.append(response.status_code)
+
+    for i in range(concurrency * 3):  # warm up every connection
+        one(i)
+    latencies.clear()
+    start = time.perf_counter()
+    list(pool.imap(one, range(total)))
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} errors from {url}, e.g. {errors[:3]}")
+    return {"per_s": total / elapsed, **summary(latencies)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench rpc")
+    parser.add_argument("--requests", type=int, default=300, help="sequential round trips per measurement")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--load", type=int, default=600, help="requests per throughput measurement")
+    args = parser.parse_args(argv)
+
+    from nameko import config as nameko_config
+    from nameko.standalone.rpc import ClusterRpcClient
+
+    env = Environment()
+    results = {}
+    try:
+        results["kombu"] = bare_kombu(env.amqp_uri, args.requests)
+        nameko_config.update({"AMQP_URI": env.amqp_uri, "serializer": "json"})
+        for replicas in (1, 2):
+            scaled = Scaled(env, replicas)
+            try:
+                with ClusterRpcClient(uri=env.amqp_uri) as rpc:
+                    scaled.wait_ready(rpc)
+                    api = requests.Session()
+                    if replicas == 1:
+                        suffix = uuid.uuid4().hex[:8]
+                        admin = {"username": f"bench-{suffix}", "password": f"Een lang wachtwoord {suffix}",
+                                 "name": "Bench", "email": f"bench-{suffix}@example.nl"}
+                        r = api.post(scaled.url + "/api/v1/platform/firms",
+                                     headers={"Authorization": f"Bearer {env.platform_token}"},
+                                     json={"name": f"Bench {suffix}", "branches": ["A"], "admin": admin}, timeout=30)
+                        r.raise_for_status()
+                        r = api.post(scaled.url + "/api/v1/session", timeout=30,
+                                     json={"username": admin["username"], "password": admin["password"]})
+                        r.raise_for_status()
+                        token = r.json()["token"]
+                        auth = {"Authorization": f"Bearer {token}"}
+                        principal = rpc.identity.authenticate(token)
+
+                        results["nameko_1rpc"] = timed(lambda: rpc.notify.dev_mail_outbox(limit=10), args.requests)
+                        results["nameko_2rpc"] = timed(
+                            lambda: rpc.identity.me(rpc.identity.authenticate(token)), args.requests)
+                        results["nameko_me"] = timed(lambda: rpc.identity.me(principal), args.requests)
+                        mail = scaled.url + "/dev/mail?format=json"
+                        results["gateway_1rpc"] = timed(lambda: api.get(mail, timeout=30).raise_for_status(),
+                                                        args.requests)
+                        results["gateway_2rpc"] = timed(
+                            lambda: api.get(scaled.url + "/api/v1/me", headers=auth, timeout=30).raise_for_status(),
+                            args.requests)
+                        results["gateway_plain"] = timed(
+                            lambda: api.get(scaled.url + "/healthz", timeout=30).raise_for_status(), args.requests)
+                    results[f"load_1rpc_{replicas}"] = throughput(scaled.url + "/dev/mail?format=json", {},
+                                                                  args.load, args.concurrency)
+                    results[f"load_2rpc_{replicas}"] = throughput(scaled.url + "/api/v1/me", auth,
+                                                                  args.load, args.concurrency)
+                    results[f"direct_{replicas}"] = direct_throughput(rpc, args.load, args.concurrency)
+            finally:
+                scaled.stop()
+    finally:
+        env.close()
+    report(results, args)
+    return 0
+
+
+def direct_throughput(rpc, total: int, concurrency: int) -> dict:
+    """notify.dev_mail_outbox over nameko RPC, `concurrency` calls in flight, no gateway."""
+    pool = eventlet.GreenPool(concurrency)
+    start = time.perf_counter()
+    list(pool.imap(lambda _: rpc.notify.dev_mail_outbox(limit=10), range(total)))
+    return {"per_s": total / (time.perf_counter() - start)}
+
+
+def report(r: dict, args):
+    floor = r["kombu"]["median_ms"]
+    print(f"rpc bench: {args.requests} sequential round trips each, load {args.load} requests at "
+          f"concurrency {args.concurrency}; floor = bare kombu request/reply")
+    print(f"{'what':58} {'median ms':>10} {'p90 ms':>8} {'x floor':>8}")
+    rows = [("bare kombu request/reply (floor)", "kombu"),
+            ("gateway GET /healthz (HTTP only, no RPC)", "gateway_plain"),
+            ("nameko RPC notify.dev_mail_outbox (1 RPC)", "nameko_1rpc"),
+            ("gateway GET /dev/mail?format=json (1 RPC)", "gateway_1rpc"),
+            ("nameko RPC identity.me (1 RPC)", "nameko_me"),
+            ("nameko RPC authenticate + me (2 RPCs)", "nameko_2rpc"),
+            ("gateway GET /api/v1/me (2 RPCs: authenticate + me)", "gateway_2rpc")]
+    for label, key in rows:
+        s = r[key]
+        print(f"{label:58} {s['median_ms']:10.2f} {s['p90_ms']:8.2f} {s['median_ms'] / floor:8.2f}")
+    hop1 = r["gateway_1rpc"]["median_ms"] - r["nameko_1rpc"]["median_ms"]
+    hop2 = r["gateway_2rpc"]["median_ms"] - r["nameko_2rpc"]["median_ms"]
+    print(f"gateway hop over a direct nameko RPC: +{hop1:.2f} ms (1 RPC route), +{hop2:.2f} ms (2 RPC route)")
+    print(f"aim (gateway request with one RPC <= 3x bare kombu): "
+          f"{r['gateway_1rpc']['median_ms'] / floor:.2f}x -> {'met' if r['gateway_1rpc']['median_ms'] <= 3 * floor else 'NOT met'}")
+    print(f"{'throughput (separate processes)':58} {'1 replica':>10} {'2 replicas':>11} {'ratio':>6}")
+    for label, key in (("gateway GET /dev/mail (1 RPC) req/s", "load_1rpc"),
+                       ("gateway GET /api/v1/me (2 RPCs) req/s", "load_2rpc"),
+                       ("direct nameko RPC dev_mail_outbox calls/s", "direct")):
+        one, two = r[f"{key}_1"]["per_s"], r[f"{key}_2"]["per_s"]
+        print(f"{label:58} {one:10.0f} {two:11.0f} {two / one:6.2f}")
+    print(f"floor rate: bare kombu sequential {1000 / floor:.0f} round trips/s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
