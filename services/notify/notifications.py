@@ -19,15 +19,16 @@ log = logging.getLogger(__name__)
 FALLBACK_SENDER = "Uw kantoor"
 
 
-def branch_name(identity, branch_id) -> str:
+def branch_name(identity, branch_id, fallback: str | None = FALLBACK_SENDER) -> str | None:
+    """The sender name of a branch's messages: its display name (layout) or name."""
     if branch_id is None:
-        return FALLBACK_SENDER
+        return fallback
     try:
         layout = identity.branch_layout(branch_id=branch_id)
-    except Exception:  # the message still goes, signed by the firm in general
+    except Exception:  # identity away or branch unknown: the message still goes, signed in general
         log.warning("branch layout unavailable", extra={"branch_id": branch_id})
-        return FALLBACK_SENDER
-    return layout.get("display_name") or layout.get("name") or FALLBACK_SENDER
+        return fallback
+    return layout.get("display_name") or layout.get("name") or fallback
 
 
 def request_opened(session, identity, data: dict, event_id: str) -> dict:

@@ -47,7 +47,8 @@ class NotifyService:
     @rpc
     def send_email(self, payload):
         data = SendEmailSchema().load(payload)
-        return mail.send(self.db, data, self._sender_name(data.get("branch_id")))
+        sender = notifications.branch_name(self.identity, data["branch_id"], fallback=None)
+        return mail.send(self.db, data, sender)
 
     @rpc
     def sms_message(self, message_id):
@@ -148,14 +149,4 @@ class NotifyService:
         client = ClientEventSchema().load(data)
         news.remember(self.db.session, client["client_id"], client["firm_id"], client["branch_id"],
                       news.parse_time(envelope.get("occurred_at")))
-
-    def _sender_name(self, branch_id):
-        if branch_id is None:
-            return None
-        try:
-            layout = self.identity.branch_layout(branch_id=branch_id)
-        except Exception:  # identity away or branch unknown: the mail still goes, under the portal's name
-            log.warning("branch layout unavailable", extra={"branch_id": branch_id})
-            return None
-        return layout.get("display_name") or layout.get("name")
 

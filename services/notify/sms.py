@@ -291,7 +291,9 @@ def claim_due(session, limit: int = 20) -> list[int]:
 
 
 def deliver(db, message_ids: list[int], status_callback: str | None, health=None):
-    for message_id in message_ids:
+    """Attempt the claimed messages one by one. When the carrier fails transiently the pass stops
+    and hands the rest back untouched: a carrier that is down gets one probe per pass, not a storm."""
+    for index, message_id in enumerate(message_ids):
         message = db.session.get(SmsMessage, message_id)
         if message is None or message.status != "sending":
             continue
@@ -305,6 +307,14 @@ def deliver(db, message_ids: list[int], status_callback: str | None, health=None
             else:
                 message.status, message.next_attempt_at = "queued", utcnow() + backoff(max(1, message.attempts))
         db.commit()
+        if message.backend == "twilio" and message.status == "queued":  # transient: carrier in trouble
+            rest = message_ids[index + 1:]
+            if rest:
+                db.session.execute(sa.update(SmsMessage).where(SmsMessage.id.in_(rest),
+                                                               SmsMessage.status == "sending")
+                                   .values(status="queued"))
+                db.commit()
+            return
 
 
 def record_status(session, data: dict) -> dict:
