@@ -18,7 +18,7 @@ class ImporterService:
     db = Database("importer")
     events = EventOutbox(outbox)
     health = HealthCheck()
-    identity = ServiceRpc("identity", timeout=120)
+    identity = ServiceRpc("identity", timeout=300)
 
     @rpc
     def template(self, principal):

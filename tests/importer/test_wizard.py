@@ -1,4 +1,5 @@
 """The import wizard end to end: HTTP → gateway → importer (jobs) → identity → PostgreSQL."""
+from tests.importer.conftest import Wizard
 from tests.importer.files import HEADERS, csv_bytes, xlsx_bytes
 
 ROWS = [
@@ -150,3 +151,79 @@ def test_template_and_export_through_the_gateway(wizard):
     # the export goes back in unchanged
     again = wizard.upload("export.xlsx", xlsx.content)
     assert wizard.wait(again["id"])["summary"] == {"new": 0, "update": 0, "unchanged": 1, "invalid": 0}
+
+
+def _branch_staff(wizard, branch_id):
+    groups = wizard.api.get("/api/v1/groups", params={"kind": "staff"}).json()["items"]
+    admins = next(g for g in groups if g["kind"] == "staff" and "admin" in g["rights"])
+    created = wizard.api.post("/api/v1/staff", json={"username": f"vest-{branch_id}-{wizard.firm['firm_id']}",
+                                                     "name": "Vera Vestiging", "email": "vera@example.nl",
+                                                     "branch_id": branch_id, "group_id": admins["id"]})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    password = "een lang wachtwoord voor vera"
+    activated = wizard.portal.api().post("/api/v1/activate", json={
+        "username": body["username"], "activation_code": body["activation_code"], "password": password})
+    assert activated.status_code == 200, activated.text
+    return wizard.portal.login(body["username"], password)
+
+
+def test_branches_by_name_and_branch_staff_scope(wizard):
+    amsterdam, utrecht = wizard.firm["branch_ids"]
+    headers = ["Cliëntnummer", "Naam", "Vestiging"]
+    upload = wizard.upload("vestigingen.csv", csv_bytes(
+        [["000401", "In Utrecht", "utrecht"], ["000402", "Onbekend", "Rotterdam"], ["000403", "Zonder", ""]],
+        headers=headers), branch_id=str(amsterdam))
+    status = wizard.wait(upload["id"])
+    assert status["summary"] == {"new": 2, "update": 0, "unchanged": 0, "invalid": 1}
+    invalid = wizard.rows(upload["id"], "invalid")[0]
+    assert invalid["errors"] == {"branch": "Onbekende vestiging 'Rotterdam'."}
+    wizard.commit(upload["id"])
+    assert wizard.wait(upload["id"], ("done",))["result"]["created"] == 2
+    clients = wizard.clients()
+    assert clients["000401"]["branch_id"] == utrecht
+    assert clients["000403"]["branch_id"] == amsterdam  # the branch chosen at upload
+
+    vera = _branch_staff(wizard, amsterdam)
+    # the firm admin's import is not visible to branch staff: 404, not 403
+    assert vera.get(f"/api/v1/imports/{upload['id']}").status_code == 404
+    response = vera.post("/api/v1/imports", files={"file": ("v.csv", csv_bytes(
+        [["000501", "Eigen", ""], ["000502", "Andere", "Utrecht"], ["000401", "In Utrecht", ""]],
+        headers=headers))})
+    assert response.status_code == 202, response.text
+    mine = response.json()["id"]
+    wizard_as_vera = type(wizard).__new__(type(wizard))
+    wizard_as_vera.api, wizard_as_vera.portal = vera, wizard.portal
+    status = wizard_as_vera.wait(mine)
+    # 000401 lives in Utrecht: invisible to Vera, so it looks new to her and identity refuses it on commit
+    assert status["summary"] == {"new": 2, "update": 0, "unchanged": 0, "invalid": 1}
+    # other branches do not exist for branch staff
+    assert wizard_as_vera.rows(mine, "invalid")[0]["errors"] == {"branch": "Onbekende vestiging 'Utrecht'."}
+    wizard_as_vera.commit(mine)
+    done = wizard_as_vera.wait(mine, ("done", "failed"))
+    assert done["result"] == {"created": 1, "updated": 0, "unchanged": 0, "failed": 1}
+    failed = wizard_as_vera.rows(mine, "failed")[0]
+    assert failed["number"] == "000401" and failed["errors"]
+    assert wizard.clients()["000401"]["name"] == "In Utrecht" and wizard.clients()["000501"]["branch_id"] == amsterdam
+    # another firm's staff cannot see it either
+    other = Wizard(wizard.portal)
+    assert other.api.get(f"/api/v1/imports/{mine}").status_code == 404
+    assert other.api.get(f"/api/v1/imports/{mine}/rows").status_code == 404
+
+
+def test_hub_stays_responsive_while_a_big_file_is_parsed(wizard):
+    from bench.importer import row
+    big = csv_bytes([row(i) for i in range(1, 20001)], headers=__import__("bench.importer").importer.HEADERS)
+    upload = wizard.upload("groot.csv", big)
+    seen_midway = []
+    while True:
+        assert wizard.portal.rpc.importer.ping()["service"] == "importer"
+        body = wizard.api.get(f"/api/v1/imports/{upload['id']}").json()
+        if body["status"] != "parsing":
+            break
+        if 0 < body["progress"]["done"] < body["progress"]["total"]:
+            seen_midway.append(body["progress"]["done"])
+    assert body["status"] == "ready", body
+    assert body["summary"]["new"] == 20000 and body["summary"]["invalid"] == 0
+    # requests were answered while the parse was under way, at different points of it
+    assert len(set(seen_midway)) >= 2, seen_midway
