@@ -4,6 +4,7 @@ import os
 from urllib.parse import quote
 
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from chassis.errors import Invalid, TooLarge
@@ -124,7 +125,11 @@ class ImportRoutes:
         if not (request.mimetype or "").startswith("multipart/form-data"):
             raise Invalid("Stuur het bestand als multipart/form-data in het veld 'file'.", {"field": "file"})
         request.max_content_length = MAX_IMPORT_BYTES + MULTIPART_OVERHEAD
-        upload = request.files.get("file")
+        try:
+            upload = request.files.get("file")
+        except RequestEntityTooLarge:  # a body without Content-Length that grows past the limit
+            raise TooLarge(f"Het bestand is te groot; het maximum is {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+                           {"limit": MAX_IMPORT_BYTES}) from None
         if upload is None or not upload.filename:
             raise Invalid("Kies een bestand.", {"fields": {"file": ["Kies een bestand."]}})
         raw_branch = request.form.get("branch_id") or None

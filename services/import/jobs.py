@@ -98,6 +98,7 @@ class JobPoller(Entrypoint):
             if self._wakeup.ready():
                 self._wakeup.reset()
             try:
+                abandon_uploads(self.engine)
                 while self._running and len(self._active) < MAX_JOBS:
                     job_id = claim(self.engine, self.owner)
                     if job_id is None:
@@ -119,6 +120,17 @@ class JobPoller(Entrypoint):
 
 
 import_job = JobPoller.decorator
+
+
+def abandon_uploads(engine, older_than=timedelta(hours=1)):
+    """An upload that never finished (the browser went away) is failed and its chunks dropped."""
+    with engine.begin() as conn:
+        stale = conn.scalars(sa.select(Import.id).where(Import.status == "uploading",
+                                                        Import.created_at < now() - older_than)).all()
+        if stale:
+            conn.execute(sa.delete(ImportChunk).where(ImportChunk.import_id.in_(stale)))
+            conn.execute(sa.update(Import).where(Import.id.in_(stale)).values(
+                status="failed", error={"message": "Het uploaden is niet afgemaakt; upload het bestand opnieuw."}))
 
 
 def claim(engine, owner: str) -> int | None:

@@ -227,3 +227,24 @@ def test_hub_stays_responsive_while_a_big_file_is_parsed(wizard):
     assert body["summary"]["new"] == 20000 and body["summary"]["invalid"] == 0
     # requests were answered while the parse was under way, at different points of it
     assert len(set(seen_midway)) >= 2, seen_midway
+
+
+def test_an_abandoned_upload_is_failed_and_its_chunks_dropped(wizard, db_engine):
+    import base64
+
+    import sqlalchemy as sa
+
+    from importer import jobs
+    principal = wizard.portal.rpc.identity.authenticate(token=wizard.api.headers["Authorization"].split()[1])
+    started = wizard.portal.rpc.importer.start_upload(principal=principal, payload={"filename": "half.csv"})
+    wizard.portal.rpc.importer.upload_chunk(principal=principal, payload={
+        "import_id": started["id"], "seq": 0, "data": base64.b64encode(b"Clientnummer;Naam\r\n1;A").decode()})
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE importer.imports SET created_at = created_at - interval '2 hours' "
+                             "WHERE id = :id"), {"id": started["id"]})
+    jobs.abandon_uploads(db_engine)
+    status = wizard.api.get(f"/api/v1/imports/{started['id']}").json()
+    assert status["status"] == "failed" and "opnieuw" in status["error"]["message"]
+    with db_engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM importer.import_chunks WHERE import_id = :id"),
+                           {"id": started["id"]}) == 0
