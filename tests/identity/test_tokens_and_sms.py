@@ -3,6 +3,7 @@ import hashlib
 import random
 
 import pytest
+import sqlalchemy as sa
 
 from tests.identity.helpers import Firm, code_in, error_name, letter_secrets, sms_to
 from tests.identity.test_users import PASSWORD, new_client_user
@@ -12,7 +13,7 @@ def mobile() -> str:
     return "+3161" + "".join(random.choice("0123456789") for _ in range(7))
 
 
-def test_pin_issue_prints_pins_reissue_voids_and_unlocks(portal):
+def test_pin_issue_prints_pins_reissue_voids_and_unlocks(portal, db_engine):
     firm = Firm(portal)
     client = firm.client(0)
     user, _api = new_client_user(portal, firm, firm.admin, client["id"])
@@ -23,6 +24,13 @@ def test_pin_issue_prints_pins_reissue_voids_and_unlocks(portal):
     assert [u["id"] for u in body["users"]] == [user["id"]] and body["letter_batch_id"]
     pin = letter_secrets(portal, firm.admin_principal, body["letter_batch_id"])[user["username"]]
     assert pin.isdigit() and len(pin) >= 6
+    with db_engine.connect() as conn:
+        events = [r.payload for r in conn.execute(sa.text(
+            "SELECT payload FROM identity.outbox WHERE event_type = 'tokens_issued'"))]
+    mine = [e["data"] for e in events if user["id"] in e["data"]["user_ids"]]
+    assert mine == [{"firm_id": firm.id, "user_ids": [user["id"]], "confirmation": "pin", "login": "password",
+                     "pin_issued": True, "by_user_id": firm.data["admin_user_id"]}]
+    assert pin not in str(events)  # never a secret in an event
     assert portal.rpc.identity.check_confirmation(user["id"], "pin", pin, None) is True
     wrong = "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin)
     for _ in range(10):
