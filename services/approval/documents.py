@@ -94,6 +94,16 @@ def types_of(session, firm_id: int) -> dict:
     return types
 
 
+def names_for(session, firm_id: int, codes) -> dict:
+    """code → name for the given codes; the database is asked only about a firm's own types."""
+    names = {code: BUILTIN_TYPES[code] for code in codes if code in BUILTIN_TYPES}
+    own = sorted(set(codes) - set(names))
+    if own:
+        names.update(session.execute(sa.select(DocumentType.code, DocumentType.name).where(
+            DocumentType.firm_id == firm_id, DocumentType.code.in_(own))).tuples().all())
+    return names
+
+
 def list_types(session, principal) -> list:
     return [{"code": code, "name": name, "builtin": code in BUILTIN_TYPES}
             for code, name in types_of(session, principal.firm_id).items()]

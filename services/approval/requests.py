@@ -189,7 +189,7 @@ def view(session, principal, request: Request, parts: list | None = None, type_n
     if parts is None:
         parts = participants(session, [request.id])[request.id]
     if type_names is None:
-        type_names = documents.types_of(session, request.firm_id)
+        type_names = documents.names_for(session, request.firm_id, [request.document_type])
     approved = [p for p in parts if p.decision == "approved"]
     declined = [p for p in parts if p.decision == "declined"]
     waiting = []
@@ -229,14 +229,14 @@ def screen(session, principal, query: dict) -> dict:
             Participant.user_id == principal.user_id, Participant.client_id.in_(principal.client_ids),
             Request.firm_id == principal.firm_id)
         if status == PENDING:
-            base = base.where(Participant.open.is_(True))
+            base = base.where(Participant.open)  # the bare column: matches the partial index predicate
         elif status != "all":
             base = base.where(Request.status == status)
         order = (Participant.opened_at.desc(), Participant.request_id.desc())
         count = sa.select(sa.func.count()).select_from(Participant).where(
             Participant.user_id == principal.user_id, Participant.client_id.in_(principal.client_ids))
         if status == PENDING:
-            count = count.where(Participant.open.is_(True))
+            count = count.where(Participant.open)
         elif status != "all":
             count = count.join(Request, Request.id == Participant.request_id).where(Request.status == status)
     elif principal.is_staff:
@@ -256,9 +256,12 @@ def screen(session, principal, query: dict) -> dict:
     if count is None:
         count = sa.select(sa.func.count()).select_from(base.order_by(None).subquery())
     rows = session.scalars(base.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
-    total = session.scalar(count)
+    if page == 1 and len(rows) < per_page:
+        total = len(rows)  # the whole list is on this page: no need to count
+    else:
+        total = session.scalar(count)
     parts = participants(session, [r.id for r in rows])
-    type_names = documents.types_of(session, principal.firm_id)
+    type_names = documents.names_for(session, principal.firm_id, {r.document_type for r in rows})
     return {"items": [view(session, principal, r, parts[r.id], type_names) for r in rows],
             "total": total, "page": page, "per_page": per_page}
 
