@@ -53,6 +53,8 @@ def normalise(data: dict) -> tuple[dict, dict]:
         if not value:
             clean[key] = None
             continue
+        if key == "bsn" and value.startswith("*"):
+            continue  # a masked BSN (from an export) means "keep what is stored"
         try:
             clean[key] = _FIELD_RULES.get(key, _plain)(key, value, data)
         except ValueError as exc:

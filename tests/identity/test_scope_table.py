@@ -11,7 +11,7 @@ from tests.identity.test_users import new_client_user
 
 ROLES = ("firm_admin", "branch_staff", "superuser", "client_user", "other_firm")
 TARGETS = ("A1", "B1")
-ROUTES = ("get_client", "patch_client", "list_client_users", "search", "create_client_user", "tokens",
+ROUTES = ("get_client", "patch_client", "list_client_users", "search", "export", "create_client_user", "tokens",
           "patch_user", "bulk")
 
 
@@ -21,12 +21,12 @@ def visible(role, target):
 
 
 def expected(route, role, target):
-    if route == "bulk" and role in ("superuser", "client_user"):
+    if route in ("bulk", "export") and role in ("superuser", "client_user"):
         return 403  # a staff-only list operation: refused as a whole, it reveals no target
     if not visible(role, target):
         return 404
     staff = role in ("firm_admin", "branch_staff")
-    if route in ("get_client", "list_client_users", "search"):
+    if route in ("get_client", "list_client_users", "search", "export"):
         return 200
     if route in ("patch_client", "tokens", "bulk"):
         return 200 if staff else 403
@@ -65,6 +65,11 @@ def via_gateway(world, route, role, target):
     if route == "search":
         found = api.get("/api/v1/clients", params={"q": client["number"]}).json()["total"]
         return 200 if found == 1 else 404
+    if route == "export":  # the importer's export pages through identity's scoped search
+        answer = api.get("/api/v1/clients/export", params={"format": "csv"})
+        if answer.status_code != 200:
+            return answer.status_code
+        return 200 if client["number"] in answer.content.decode("utf-8-sig") else 404
     if route == "create_client_user":
         return api.post(f"/api/v1/clients/{cid}/users", json={"name": "Nieuw"}).status_code
     if route == "tokens":
@@ -93,6 +98,7 @@ def via_rpc(portal, world, route, role, target):
         "patch_client": lambda: rpc.update_client(p, client["id"], {"city": "Gouda"}),
         "list_client_users": lambda: rpc.client_users(p, client["id"]),
         "search": lambda: rpc.search_clients(p, {"q": client["number"]}),
+        "export": lambda: portal.rpc.importer.export_clients(p, {"format": "csv"}),
         "create_client_user": lambda: rpc.create_client_user(p, client["id"], {"name": "Nieuw"}),
         "tokens": lambda: rpc.issue_tokens(p, {"user_ids": [user["id"]], "confirmation": "pin",
                                                "login": "password"}),
@@ -105,6 +111,9 @@ def via_rpc(portal, world, route, role, target):
         return STATUS.get(error_name(exc), error_name(exc))
     if route == "search":
         return 200 if result["total"] == 1 else 404
+    if route == "export":
+        import base64
+        return 200 if client["number"] in base64.b64decode(result["content_base64"]).decode("utf-8-sig") else 404
     if route == "bulk":
         return 404 if "niet gevonden" in result["skipped"][0]["reason"] else 200
     return 201 if route == "create_client_user" else 200
