@@ -190,7 +190,7 @@ def _wait(api, url, statuses, timeout=3600):
     raise RuntimeError(f"import did not reach {statuses}")
 
 
-def import_once(stack, api, path: Path) -> dict:
+def import_once(stack, api, path: Path, commit: bool = True) -> dict:
     """Upload → preview ready → commit → done; the timings of each stage."""
     started = time.perf_counter()
     with open(path, "rb") as handle:
@@ -201,6 +201,9 @@ def import_once(stack, api, path: Path) -> dict:
     ready = _wait(api, f"{stack.url}/api/v1/imports/{import_id}", ("ready", "failed"))
     assert ready["status"] == "ready", ready
     parsed = time.perf_counter()
+    if not commit:
+        return {"upload": uploaded - started, "preview": parsed - uploaded, "commit": float("nan"),
+                "total": float("nan"), "summary": ready["summary"], "result": {"created": 0}}
     api.post(f"{stack.url}/api/v1/imports/{import_id}/commit", json={"rows": "all"}, timeout=60).raise_for_status()
     done = _wait(api, f"{stack.url}/api/v1/imports/{import_id}", ("done", "failed"))
     assert done["status"] == "done", done
@@ -213,6 +216,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench importer")
     parser.add_argument("--rows", type=int, nargs="+", default=[10000, 30000])
     parser.add_argument("--formats", nargs="+", default=["xlsx", "csv"])
+    parser.add_argument("--preview-only", action="store_true", help="stop when the preview is ready")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     results = []
@@ -225,7 +229,7 @@ def main(argv=None) -> int:
                 floor_seconds = floor(path)
                 stack.restart_importer()  # a fresh worker process: its peak memory is this import's
                 api = stack.login()       # a fresh firm: every client is new
-                timings = import_once(stack, api, path)
+                timings = import_once(stack, api, path, commit=not args.preview_only)
                 peak = stack.importer_peak_mb()
                 result = {"rows": rows, "format": fmt, "bytes": path.stat().st_size, "floor_s": round(floor_seconds, 2),
                           **{k: round(v, 2) for k, v in timings.items() if isinstance(v, float)},

@@ -5,6 +5,7 @@ marshmallow schema normalises each value (KvK padded to 8 digits, postcode
 "1234 AB", mobile in E.164, country as ISO code) or reports why not, per field.
 Empty cells are simply absent: they never erase existing data.
 """
+import functools
 import re
 
 import phonenumbers
@@ -56,6 +57,7 @@ def _nl_vat_valid(compact: str) -> bool:
 POSTCODE_NL = re.compile(r"^([1-9][0-9]{3})\s*([A-Za-z]{2})$")
 
 
+@functools.lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     folded = fold(text)
     if len(folded) == 2 and folded.upper() in REGIONS:
