@@ -7,6 +7,7 @@ A worker's session is committed by the entrypoint before the reply leaves
 (see chassis.entrypoints) because nameko sends an RPC reply before it calls
 ``worker_result``; committing there would let a caller read stale data.
 """
+import os
 import threading
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def _create_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    # One pool per process, shared by the services it runs; sized so replicas x pods stay
+    # well inside PostgreSQL's max_connections.
+    return sa.create_engine(url, pool_size=int(os.environ.get("AKKOORD_DB_POOL_SIZE", "5")),
+                            max_overflow=int(os.environ.get("AKKOORD_DB_POOL_OVERFLOW", "10")),
+                            pool_pre_ping=True, pool_recycle=1800)
 
 
 def dispose_engines():

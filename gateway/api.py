@@ -73,7 +73,22 @@ def _load_json(request, schema: Schema):
             raise BadRequest("De body is geen geldige JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("De body moet een JSON-object zijn.")
+    _refuse_nul(data)
     return schema.load(data)
+
+
+def _refuse_nul(value):
+    """NUL characters are never meaningful in our text and PostgreSQL refuses them."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadRequest("De invoer bevat een ongeldig teken (NUL).")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
 
 
 class _TooLarge(AkkoordError):
@@ -119,7 +134,9 @@ def route(method: str, path: str, *, summary: str, tags=("general",), auth: str 
                 if body is not None and content == "application/json":  # multipart: the handler reads the form
                     ctx.body = _load_json(request, body)
                 if query is not None:
-                    ctx.query = query.load(request.args.to_dict())
+                    args = request.args.to_dict()
+                    _refuse_nul(args)
+                    ctx.query = query.load(args)
                 result = fn(self, request, ctx, **path_args)
                 response = result if isinstance(result, Response) else _to_response(result, status)
             except ValidationError as exc:
