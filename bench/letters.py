@@ -159,7 +159,7 @@ class ServiceBench:
         from letters.service import LettersService
 
         os.environ.setdefault("AKKOORD_SECRET_KEY", "bench-" + uuid.uuid4().hex)
-        self.name = f"akkoord_bench_{uuid.uuid4().hex[:8]}"
+        self.name = f"akkoord_bench_letters_{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(normalise_url("postgresql://127.0.0.1:5432/test"), isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{self.name}"'))

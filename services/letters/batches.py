@@ -1,10 +1,11 @@
 """Letter batches: accepted at once, rendered in the background, printed once, purged later.
 
-Life of a batch: ``create`` stores every letter encrypted (chassis.crypto) with its
-place in mailing order (postcode) and returns the id; a render worker ``claim``s the
-batch with a lease, streams the letters into one PDF that is encrypted chunk by
-chunk as it is written (``storage.EncryptedChunkSink``), and on success wipes the
-encrypted letters, so the PINs then exist only inside the encrypted PDF. A render
+Life of a batch: ``create`` puts the letters in mailing order (postcode), records each
+letter's page, stores the letters encrypted (chassis.crypto) in blocks of ``BLOCK`` and
+returns the id; a render worker ``claim``s the batch with a lease, streams the letters
+block by block into one PDF that is encrypted chunk by chunk as it is written
+(``storage.EncryptedChunkSink``), and on success deletes the encrypted letters, so the
+PINs then exist only inside the encrypted PDF. A render
 that dies (process killed) leaves its lease to expire and the batch is taken over
 from the start by the next worker. ``purge_expired`` deletes PDFs (and any letters
 left) after the retention time.
@@ -25,16 +26,16 @@ import sqlalchemy as sa
 from chassis.errors import Invalid
 from letters.exceptions import BatchNotFound, BatchNotReady, BatchPurged, NotAllowed
 from letters.layout import LetterPainter, mailing_key
-from letters.models import Batch, BatchLetter, PdfChunk, utcnow
+from letters.models import Batch, BatchLetter, LetterBlock, PdfChunk, utcnow
 from letters.rendering import StreamingPdf
-from letters.storage import EncryptedChunkSink, open_letter, read_pdf, seal_letter
+from letters.storage import EncryptedChunkSink, open_letters, read_pdf, seal_letters
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
 PROGRESS_EVERY = 100
 MAX_ATTEMPTS = 3
-PAGE_BATCH = 250
+BLOCK = 100  # letters encrypted together (one key derivation and one row per block)
 TITLES = {"pin": "PIN-brieven", "activation": "Activeringsbrieven"}
 FILENAMES = {"pin": "pincodebrieven", "activation": "activeringsbrieven"}
 
@@ -73,16 +74,14 @@ def create(session, principal, data: dict) -> dict:
     session.add(batch)
     session.flush()
     order = sorted(range(len(letters)), key=lambda i: mailing_key(letters[i], i))
-    rows = []
-    for position, seq in enumerate(order, 1):
-        rows.append({"batch_id": batch.id, "seq": seq, "position": position, "first_page": position,
-                     "last_page": position, "content": seal_letter(batch.id, seq, letters[seq])})
-        if len(rows) >= 1000:
-            session.execute(sa.insert(BatchLetter), rows)
-            rows = []
-            eventlet.sleep(0)
-    if rows:
-        session.execute(sa.insert(BatchLetter), rows)
+    session.execute(sa.insert(BatchLetter), [
+        {"batch_id": batch.id, "seq": seq, "position": position, "first_page": position, "last_page": position}
+        for position, seq in enumerate(order, 1)])
+    for block, start in enumerate(range(0, len(order), BLOCK)):
+        session.execute(sa.insert(LetterBlock).values(
+            batch_id=batch.id, block=block,
+            content=seal_letters(batch.id, block, [letters[seq] for seq in order[start:start + BLOCK]])))
+        eventlet.sleep(0)
     log.info("letter batch queued", extra={"batch_id": batch.id, "kind": batch.kind, "total": batch.total,
                                             "firm_id": batch.firm_id, "branch_id": branch_id})
     return {"batch_id": batch.id, "status": batch.status, "total": batch.total}
@@ -167,7 +166,7 @@ def _fail(session, batch: Batch, message: str):
     batch.status, batch.error, batch.lease_token, batch.lease_until = "failed", message, None, None
     batch.finished_at = utcnow()
     session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch.id))
-    session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch.id).values(content=None))
+    session.execute(sa.delete(LetterBlock).where(LetterBlock.batch_id == batch.id))
     log.warning("letter batch failed", extra={"batch_id": batch.id, "error": message})
 
 
@@ -214,23 +213,19 @@ def render(session, batch_id: int, token: str, layout: dict, should_stop=lambda:
     pdf = StreamingPdf(sink, title=f"{TITLES[kind]} {batch_id}", author=layout.get("display_name") or "")
     painter = LetterPainter(pdf, kind, layout, batch_id, today=today,
                             portal_url=(batch.options or {}).get("portal_url"))
-    last_position = 0
-    while True:
-        rows = session.execute(
-            sa.select(BatchLetter.position, BatchLetter.seq, BatchLetter.content, BatchLetter.first_page)
-            .where(BatchLetter.batch_id == batch_id, BatchLetter.position > last_position)
-            .order_by(BatchLetter.position).limit(PAGE_BATCH)).all()
-        if not rows:
-            break
-        for position, seq, content, first_page in rows:
+    blocks = session.execute(sa.select(sa.func.count()).select_from(LetterBlock)
+                             .where(LetterBlock.batch_id == batch_id)).scalar()
+    for block in range(blocks):
+        content = session.execute(sa.select(LetterBlock.content).where(
+            LetterBlock.batch_id == batch_id, LetterBlock.block == block)).scalar()
+        if content is None:
+            raise LeaseLost(batch_id)  # deleted under us: the batch was finished or purged elsewhere
+        for letter in open_letters(batch_id, block, content):
             if should_stop():
                 return None
-            if content is None:
-                raise LeaseLost(batch_id)  # wiped under us: the batch was finished or purged elsewhere
-            painter.draw(open_letter(batch_id, seq, content), first_page)
-            pdf.end_page()
             done += 1
-            last_position = position
+            painter.draw(letter, done)  # one page per letter: the page number is the mailing position
+            pdf.end_page()
             if done % PROGRESS_EVERY == 0:
                 _renew(session, batch_id, token, done)
                 session.commit()
@@ -246,7 +241,7 @@ def render(session, batch_id: int, token: str, layout: dict, should_stop=lambda:
     batch.lease_token, batch.lease_until = None, None
     batch.pdf_chunks, batch.pdf_size = sink.chunks, sink.size
     # the PINs now live only inside the encrypted PDF
-    session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch_id).values(content=None))
+    session.execute(sa.delete(LetterBlock).where(LetterBlock.batch_id == batch_id))
     log.info("letter batch rendered", extra={"batch_id": batch_id, "pages": pdf.page_count, "bytes": sink.size})
     return batch
 
@@ -269,7 +264,7 @@ def purge_expired(session, now: dt.datetime | None = None, days: float | None = 
                                                     Batch.status != "rendering")).scalars().all()
     for batch_id in ids:
         session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
-        session.execute(sa.update(BatchLetter).where(BatchLetter.batch_id == batch_id).values(content=None))
+        session.execute(sa.delete(LetterBlock).where(LetterBlock.batch_id == batch_id))
         session.execute(sa.update(Batch).where(Batch.id == batch_id)
                         .values(status="purged", purged_at=now, pdf_chunks=0, pdf_size=0))
     if ids:

@@ -87,7 +87,7 @@ def wrap(text: str, font: str, size: float, width: float) -> tuple:
     lines = []
     for word_line in simpleSplit(text, font, size, width):
         # a single word wider than the line (a very long name): break it hard
-        while stringWidth(word_line, font, size) > width and len(word_line) > 1:
+        while " " not in word_line and len(word_line) > 1 and stringWidth(word_line, font, size) > width:
             cut = len(word_line)
             while cut > 1 and stringWidth(word_line[:cut], font, size) > width:
                 cut -= 1

@@ -58,7 +58,7 @@ class Batch(Base):
 
 
 class BatchLetter(Base):
-    """One letter of a batch: its place in the PDF, and (until rendered) its content, encrypted."""
+    """One letter of a batch: its place in mailing order and in the PDF (no content, no secret)."""
     __tablename__ = "batch_letters"
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"))
@@ -66,8 +66,16 @@ class BatchLetter(Base):
     position: Mapped[int] = mapped_column()  # 1-based place in mailing (postcode) order
     first_page: Mapped[int] = mapped_column()
     last_page: Mapped[int] = mapped_column()
-    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # encrypted JSON; wiped once rendered
     __table_args__ = (sa.UniqueConstraint("batch_id", "position"), sa.Index("ix_batch_letters_batch_seq", "batch_id", "seq"))
+
+
+class LetterBlock(Base):
+    """The letters themselves (with their secrets), until rendered: encrypted in blocks of
+    consecutive letters in mailing order, deleted once the PDF is complete."""
+    __tablename__ = "letter_blocks"
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class PdfChunk(Base):

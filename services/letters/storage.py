@@ -1,4 +1,4 @@
-"""Encrypted storage of what carries secrets: letter contents and rendered PDFs.
+"""Encrypted storage of what carries secrets: the letters of a batch and its rendered PDF.
 
 Both are encrypted with chassis.crypto (key from AKKOORD_SECRET_KEY), each with its
 own purpose so one kind of ciphertext cannot be passed off as the other. A PDF is
@@ -25,15 +25,16 @@ class CorruptPdf(Exception):
     """A stored chunk does not belong where it was found (or the key changed)."""
 
 
-def seal_letter(batch_id: int, seq: int, letter: dict) -> bytes:
-    plain = _HEADER.pack(batch_id, seq) + json.dumps(letter, ensure_ascii=False, separators=(",", ":")).encode()
+def seal_letters(batch_id: int, block: int, letters: list[dict]) -> bytes:
+    """A block of letters (in mailing order), encrypted as one."""
+    plain = _HEADER.pack(batch_id, block) + json.dumps(letters, ensure_ascii=False, separators=(",", ":")).encode()
     return crypto.encrypt(plain, _LETTER)
 
 
-def open_letter(batch_id: int, seq: int, token: bytes) -> dict:
+def open_letters(batch_id: int, block: int, token: bytes) -> list[dict]:
     plain = crypto.decrypt(bytes(token), _LETTER)
-    if _HEADER.unpack_from(plain) != (batch_id, seq):
-        raise CorruptPdf("letter does not belong to this batch")
+    if _HEADER.unpack_from(plain) != (batch_id, block):
+        raise CorruptPdf("letters do not belong to this batch")
     return json.loads(plain[_HEADER.size:])
 
 
