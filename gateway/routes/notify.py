@@ -3,7 +3,7 @@ and the developer outbox pages (only when SMS/e-mail are not really sent)."""
 import html
 import os
 
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Response
 
@@ -28,6 +28,9 @@ STATUS_CALLBACK_PATH = "/api/v1/notify/twilio/status"
 
 
 class SmsSettingsIn(Schema):
+    class Meta:
+        unknown = EXCLUDE  # a GET answer may be PUT back: its read-only figures are ignored
+
     enabled = fields.Boolean()
     sender = fields.String(allow_none=True)
     daily_cap = fields.Integer()

@@ -31,6 +31,9 @@ class SendEmailSchema(Schema):
 
 
 class SmsSettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # read-only figures of the GET answer (sent_today, backend, ...) are ignored
+
     enabled = fields.Boolean()
     sender = fields.String(allow_none=True, validate=SENDER_RULE)
     daily_cap = fields.Integer(validate=validate.Range(min=0, max=100000))

@@ -71,7 +71,8 @@ def test_settings_sender_and_switch(twilio_portal, fake_twilio):
     error = refused(twilio_portal, sms(firm_id, sender="Onbekend"))
     assert error.details["reason"] == "unknown_sender" and "afzender" in error.message.lower()
 
-    assert admin.put("/api/v1/settings/sms", json={"enabled": False}).json()["enabled"] is False
+    changed = {**admin.get("/api/v1/settings/sms").json(), "enabled": False}  # a GET answer PUT back
+    assert admin.put("/api/v1/settings/sms", json=changed).json()["enabled"] is False
     error = refused(twilio_portal, sms(firm_id))
     assert error.details["reason"] == "disabled" and "staat uit" in error.message
     assert len(fake_twilio.received) == 1
