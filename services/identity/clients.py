@@ -321,7 +321,7 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
             existing[c.number] = c
     result = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0,
               "created_ids": [], "updated_ids": [], "unchanged_ids": [], "ids": {}, "errors": []}
-    seen = set()
+    seen, fresh = set(), []
     for index, row in enumerate(rows):
         values, errors = normalise(row)
         number = values.get("number")
@@ -350,12 +350,8 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
                             group_id=group, import_id=import_id)
             _apply(client, values, only_non_empty=True)
             client.search_text = _search_text(client)
-            session.add(client)
-            session.flush()
             existing[number] = client
-            events.emit("client_created", event_data(client))
-            result["created"] += 1
-            result["created_ids"].append(client.id)
+            fresh.append(client)
         else:
             moved = branch_id != client.branch_id
             client.branch_id = branch_id
@@ -368,7 +364,15 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
             else:
                 result["unchanged"] += 1
                 result["unchanged_ids"].append(client.id)
-        result["ids"][number] = client.id
+            result["ids"][number] = client.id
+    if fresh:
+        session.add_all(fresh)
+        session.flush()  # one batched INSERT ... RETURNING for the new clients
+        for client in fresh:
+            events.emit("client_created", event_data(client))
+            result["created"] += 1
+            result["created_ids"].append(client.id)
+            result["ids"][client.number] = client.id
     session.flush()
     return result
 

@@ -2,7 +2,6 @@
 import sqlalchemy as sa
 
 from identity.models import User
-from identity.sessions import firm_and_branch
 
 try:  # client links arrive with the directory (clients, client users)
     from identity.models import ClientUserLink
@@ -30,15 +29,3 @@ def user_view(user: User) -> dict:
             "email": user.email, "mobile": user.mobile, "branch_id": user.branch_id,
             "group_id": user.group_id, "rights": sorted(set(user.rights or [])), "active": user.active,
             "confirmation": user.confirmation_method, "login": user.login_method}
-
-
-def me(session, principal) -> dict:
-    user = session.get(User, principal.user_id)
-    firm, branch = firm_and_branch(session, user)
-    return {
-        "user": user_view(user),
-        "firm": {"id": firm.id, "name": firm.name, "multi_branch": firm.multi_branch},
-        "branch": {"id": branch.id, "name": branch.name} if branch else None,
-        "clients": [],
-        "rights": sorted(set(user.rights or [])),
-    }
