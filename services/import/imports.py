@@ -117,6 +117,7 @@ def finish(session, p: Principal, import_id: int) -> dict:
             raise UnsupportedFile("Het bestand is leeg.", {})
         if record.kind == "xlsx":
             eventlet.tpool.execute(readers.check_xlsx, path)
+        readers.check_header(record.kind, path)
     except Exception as exc:
         _refuse(session, record, exc)
         raise

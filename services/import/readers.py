@@ -210,6 +210,137 @@ class XlsxSource:
             pass
 
 
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _first_sheet_member(archive: zipfile.ZipFile) -> str:
+    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+    sheets = [s for s in workbook.iter(NS_MAIN + "sheet") if s.get("state", "visible") == "visible"]
+    sheets = sheets or list(workbook.iter(NS_MAIN + "sheet"))
+    if not sheets:
+        raise UnreadableFile("Het Excel-bestand bevat geen werkblad.", {})
+    rel_id = sheets[0].get(NS_REL + "id")
+    rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
+    for rel in rels:
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    raise UnreadableFile("Het Excel-bestand bevat geen werkblad.", {})
+
+
+def xlsx_header(path) -> list:
+    """The first row of the first worksheet, read by streaming only as far as needed
+    (and the shared strings only up to the highest one it uses)."""
+    from xml.parsers import expat
+    with zipfile.ZipFile(path) as archive:
+        member = _first_sheet_member(archive)
+        cells, state = [], {"in_value": False, "done": False, "col": -1, "type": None, "text": []}
+
+        def start(name, attrs):
+            local = name.rsplit(":", 1)[-1]
+            if state["done"]:
+                return
+            if local == "c":
+                ref = attrs.get("r", "")
+                letters = "".join(ch for ch in ref if ch.isalpha())
+                col = 0
+                for ch in letters:
+                    col = col * 26 + ord(ch.upper()) - 64
+                state["col"] = col - 1 if letters else state["col"] + 1
+                state["type"], state["text"] = attrs.get("t"), []
+            elif local in ("v", "t"):
+                state["in_value"] = True
+
+        def end(name):
+            local = name.rsplit(":", 1)[-1]
+            if state["done"]:
+                return
+            if local in ("v", "t"):
+                state["in_value"] = False
+            elif local == "c":
+                while len(cells) < state["col"]:
+                    cells.append(None)
+                cells.append((state["type"], "".join(state["text"])))
+            elif local == "row":
+                state["done"] = True
+
+        def text(data):
+            if state["in_value"]:
+                state["text"].append(data)
+
+        parser = expat.ParserCreate()
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+        with archive.open(member) as stream:
+            while not state["done"] and (data := stream.read(64 * 1024)):
+                parser.Parse(data, False)
+        wanted = {int(v) for t, v in (c for c in cells if c) if t == "s" and v.isdigit()}
+        strings = _shared_strings(archive, max(wanted)) if wanted else []
+    header = []
+    for cell in cells:
+        if cell is None:
+            header.append(None)
+        elif cell[0] == "s":
+            index = int(cell[1]) if cell[1].isdigit() else -1
+            header.append(strings[index] if 0 <= index < len(strings) else None)
+        else:
+            header.append(cell[1] or None)
+    return header
+
+
+def _shared_strings(archive: zipfile.ZipFile, up_to: int) -> list:
+    from xml.parsers import expat
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings, state = [], {"in_t": False, "parts": []}
+
+    def start(name, attrs):
+        local = name.rsplit(":", 1)[-1]
+        if local == "si":
+            state["parts"] = []
+        elif local == "t":
+            state["in_t"] = True
+
+    def end(name):
+        local = name.rsplit(":", 1)[-1]
+        if local == "si":
+            strings.append("".join(state["parts"]))
+        elif local == "t":
+            state["in_t"] = False
+
+    def text(data):
+        if state["in_t"]:
+            state["parts"].append(data)
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    with archive.open("xl/sharedStrings.xml") as stream:
+        while len(strings) <= up_to and (data := stream.read(64 * 1024)):
+            parser.Parse(data, False)
+    return strings
+
+
+def csv_header(path) -> list:
+    encoding = "utf-8-sig"
+    with open(path, "rb") as handle:
+        sample = handle.read(64 * 1024)
+    try:
+        text = sample.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = sample[:exc.start].decode("utf-8-sig") if exc.start > len(sample) - 4 else None
+        if text is None:
+            encoding = "cp1252"
+            text = sample.decode(encoding, errors="replace")
+    delimiter = detect_delimiter(text)
+    return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+
+
+def check_header(kind: str, path):
+    """Refuse at once a file without a client number or name column (MissingColumns)."""
+    header = xlsx_header(path) if kind == "xlsx" else csv_header(path)
+    match_headers([clean_text(h) if isinstance(h, str) else h for h in header])
+
+
 # -- .csv -------------------------------------------------------------------
 def detect_encoding(path) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else Windows-1252."""

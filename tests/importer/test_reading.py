@@ -137,3 +137,19 @@ def test_xml_with_entities_is_refused(tmp_path):
 def test_zip_that_is_not_a_workbook_is_unsupported(tmp_path):
     with pytest.raises(UnsupportedFile):
         _check(tmp_path, zip_bytes({"readme.txt": "hallo"}))
+
+
+def test_header_is_read_without_decoding_the_sheet(tmp_path):
+    from openpyxl import Workbook
+    workbook = Workbook()  # shared strings, a gap in the header row
+    sheet = workbook.active
+    sheet["A1"], sheet["B1"], sheet["D1"] = "Cliëntnummer", "Naam", "Kleur"
+    sheet.append(["1", "Naam staat ook hier"])
+    path = tmp_path / "h.xlsx"
+    workbook.save(path)
+    assert readers.xlsx_header(path) == ["Cliëntnummer", "Naam", None, "Kleur"]
+    readers.check_header("xlsx", path)
+    csv_path = tmp_path / "h.csv"
+    csv_path.write_bytes(csv_bytes([], headers=["Naam", "Plaats"], encoding="cp1252"))
+    with pytest.raises(MissingColumns):
+        readers.check_header("csv", csv_path)

@@ -93,11 +93,12 @@ def test_only_chosen_rows_are_committed(wizard):
     assert set(wizard.clients()) == {"000102"}
 
 
-def test_file_without_required_columns_fails_with_a_clear_message(wizard):
-    upload = wizard.upload("geen.csv", csv_bytes([["A", "Utrecht"]], headers=["Naam", "Plaats"]))
-    status = wizard.wait(upload["id"])
-    assert status["status"] == "failed"
-    assert "Cliëntnummer" in status["error"]["message"]
+def test_file_without_required_columns_is_refused_at_once(wizard):
+    refused = wizard.upload("geen.csv", csv_bytes([["A", "Utrecht"]], headers=["Naam", "Plaats"]), expect=422)
+    assert refused["error"] == "missing_columns" and "Cliëntnummer" in refused["message"]
+    refused = wizard.upload("geen.xlsx", xlsx_bytes([["1", "Utrecht"]], headers=["Relatienummer", "Plaats"]),
+                            expect=422)
+    assert refused["error"] == "missing_columns" and "'Naam'" in refused["message"]
 
 
 def test_hostile_uploads_are_refused_with_4xx(wizard):
