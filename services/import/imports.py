@@ -8,6 +8,7 @@ import tempfile
 import eventlet.tpool
 import sqlalchemy as sa
 
+from chassis import crypto
 from chassis.principal import Principal
 from importer import readers
 from importer.exceptions import FileTooLarge, ImportNotFound, ImportNotReady, UnsupportedFile
@@ -17,6 +18,31 @@ MAX_FILE_BYTES = int(os.environ.get("AKKOORD_IMPORT_MAX_BYTES", str(50 * 1024 * 
 CHUNK_BYTES = 1024 * 1024
 COMMIT_BATCH = int(os.environ.get("AKKOORD_IMPORT_BATCH", "1000"))
 STATUSES = ("new", "update", "unchanged", "invalid", "failed")
+UPLOAD_PURPOSE = "importer.upload"
+BSN_PURPOSE = "importer.row.bsn"
+SEALED = "enc:"
+
+
+def seal_bsn(values: dict) -> dict:
+    """A BSN is stored encrypted in the preview rows (SPEC §3), like identity stores it."""
+    if values.get("bsn"):
+        values = dict(values, bsn=SEALED + crypto.encrypt(str(values["bsn"]).encode(), BSN_PURPOSE).decode())
+    return values
+
+
+def open_bsn(values: dict) -> dict:
+    bsn = values.get("bsn")
+    if isinstance(bsn, str) and bsn.startswith(SEALED):
+        values = dict(values, bsn=crypto.decrypt(bsn[len(SEALED):].encode(), BSN_PURPOSE).decode())
+    return values
+
+
+def masked(values: dict) -> dict:
+    """What a preview shows of a BSN: only its last three characters."""
+    if values.get("bsn"):
+        plain = open_bsn(values)["bsn"]
+        values = dict(values, bsn="*" * 6 + plain[-3:])
+    return values
 
 
 def _require_importer(p: Principal):
@@ -71,7 +97,8 @@ def add_chunk(session, p: Principal, data: dict) -> dict:
     except Exception as exc:
         _refuse(session, record, exc)
         raise
-    session.add(ImportChunk(import_id=record.id, seq=data["seq"], data=chunk))
+    # client files carry BSNs: encrypted at rest, even for the minutes until they are parsed
+    session.add(ImportChunk(import_id=record.id, seq=data["seq"], data=crypto.encrypt(chunk, UPLOAD_PURPOSE)))
     record.size += len(chunk)
     return {"id": record.id, "size": record.size}
 
@@ -100,6 +127,7 @@ def assemble(session, import_id: int) -> tuple[str, str, int]:
                 raise UnsupportedFile("Het bestand is niet volledig ontvangen; upload het opnieuw.", {"missing": expected})
             chunk = session.scalar(sa.select(ImportChunk.data).where(ImportChunk.import_id == import_id,
                                                                       ImportChunk.seq == seq))
+            chunk = crypto.decrypt(chunk, UPLOAD_PURPOSE)
             digest.update(chunk)
             handle.write(chunk)
             size += len(chunk)
@@ -170,7 +198,7 @@ def rows(session, p: Principal, import_id: int, query: dict) -> dict:
     page, per_page = query.get("page", 1), query.get("per_page", 100)
     result = session.execute(sa.select(import_rows).where(*where).order_by(import_rows.c.row_number)
                              .offset((page - 1) * per_page).limit(per_page))
-    items = [{"row": r.row_number, "number": r.number, "status": r.status, "values": r.data,
+    items = [{"row": r.row_number, "number": r.number, "status": r.status, "values": masked(r.data),
               "errors": r.errors or {}, "changes": r.changes or []} for r in result]
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 

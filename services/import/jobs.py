@@ -273,7 +273,8 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
             status, changes = preview.classify(schema, clean, existing.get(number))
             data = clean
         counts[status] += 1
-        records.append((row_number, (number or "")[:50] or None, status, data, errors or None, changes))
+        records.append((row_number, (number or "")[:50] or None, status, imports.seal_bsn(data), errors or None,
+                        changes))
     store_rows(session, record.id, records)
     state["done"] += len(batch)
     record.progress_done = state["done"]
@@ -338,7 +339,7 @@ def _commit_batch(session, identity, record: Import, batch: int, owner: str):
                            .order_by(import_rows.c.row_number)).all()
     payload = []
     for row in rows:
-        values = {k: v for k, v in row.data.items() if v not in (None, "")}
+        values = {k: v for k, v in imports.open_bsn(row.data).items() if v not in (None, "")}
         if "branch_id" not in values and record.branch_id is not None and row.status == "new":
             values["branch_id"] = record.branch_id
         payload.append(values)

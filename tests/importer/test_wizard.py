@@ -249,3 +249,23 @@ def test_an_abandoned_upload_is_failed_and_its_chunks_dropped(wizard, db_engine)
     with db_engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM importer.import_chunks WHERE import_id = :id"),
                            {"id": started["id"]}) == 0
+
+
+def test_bsn_is_encrypted_at_rest_masked_in_the_preview_and_stored_in_identity(wizard, db_engine):
+    import sqlalchemy as sa
+    headers = ["Cliëntnummer", "Naam", "BSN"]
+    upload = wizard.upload("personen.csv", csv_bytes([["000601", "J. Persoon", "010000008"]], headers=headers))
+    wizard.wait(upload["id"])
+    row = wizard.rows(upload["id"], "new")[0]
+    assert row["values"]["bsn"] == "******008"
+    with db_engine.connect() as conn:
+        stored = conn.scalar(sa.text("SELECT data::text FROM importer.import_rows WHERE import_id = :id"),
+                             {"id": upload["id"]})
+        chunks = conn.scalar(sa.text("SELECT count(*) FROM importer.import_chunks WHERE import_id = :id"),
+                             {"id": upload["id"]})
+    assert "010000008" not in stored and "J. Persoon" in stored
+    assert chunks == 0  # the uploaded file is gone once parsed
+    wizard.commit(upload["id"])
+    assert wizard.wait(upload["id"], ("done",))["result"]["created"] == 1
+    client_id = wizard.clients()["000601"]["id"]
+    assert wizard.api.get(f"/api/v1/clients/{client_id}").json()["bsn"] == "010000008"  # staff see it in full
