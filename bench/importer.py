@@ -183,7 +183,14 @@ def _free_port() -> int:
 def _wait(api, url, statuses, timeout=3600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        body = api.get(url, timeout=60).json()
+        response = api.get(url, timeout=120)
+        if response.status_code >= 500:  # a busy moment; ask again
+            print(f"  status {response.status_code}: {response.text[:200]}", file=sys.stderr)
+            time.sleep(1)
+            continue
+        body = response.json()
+        if "status" not in body:
+            raise RuntimeError(f"unexpected answer {response.status_code}: {body}")
         if body["status"] in statuses:
             return body
         time.sleep(0.2)
