@@ -24,10 +24,9 @@ def _active_user(session, user_id: int, lock: bool = True) -> User:
 
 # -- approvals ----------------------------------------------------------------
 def check(session, user_id: int, method: str, secret: str, binding: dict | None) -> bool:
+    # The caller names the method: approval asks for the user's own (pin or sms) when it opens a request;
+    # managing rights or one's own mobile number is always confirmed with the PIN.
     user = _active_user(session, user_id)
-    if method != user.confirmation_method:
-        raise Invalid("Bevestig met de methode die voor u is ingesteld.",
-                      {"field": "method", "expected": user.confirmation_method})
     if method == "pin":
         return pins.check_pin(session, user, secret)
     if not binding:

@@ -111,9 +111,9 @@ def test_confirmation_code_sent_through_notify_is_bound(portal):
         portal.rpc.identity.check_confirmation(user["id"], "sms", code,
                                                {"request_id": 9, "sha256": hashlib.sha256(b"x").hexdigest()})
     assert error_name(err.value) == "CodeExpired"
-    with pytest.raises(Exception) as err:  # the user confirms by SMS, not PIN
+    with pytest.raises(Exception) as err:  # this user never had a PIN
         portal.rpc.identity.check_confirmation(user["id"], "pin", "123456", None)
-    assert error_name(err.value) == "Invalid"
+    assert error_name(err.value) == "NoPin"
     assert portal.rpc.identity.check_confirmation(user["id"], "sms", code, binding) is True
 
 
