@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
 LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
 POLL_SECONDS = 2.0
+YIELD_EVERY = 100
 MAX_JOBS = 2
 # Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
 after_batch_hook = None
@@ -241,7 +242,9 @@ def parse(session, identity, record: Import, owner: str):
 def _parse_batch(session, identity, record, p, schema, positions, batch, counts, state, owner):
     seen = state["seen"]
     parsed = []
-    for row_number, cells in batch:
+    for index, (row_number, cells) in enumerate(batch):
+        if index % YIELD_EVERY == 0:
+            eventlet.sleep(0)  # validation is CPU work: let RPCs and HTTP in between
         raw = {}
         for field, position in positions.items():
             if position < len(cells) and cells[position] is not None:
