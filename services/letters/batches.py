@@ -22,9 +22,10 @@ import uuid
 
 import eventlet
 import sqlalchemy as sa
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
-from chassis.errors import Invalid
-from letters.exceptions import BatchNotFound, BatchNotReady, BatchPurged, NotAllowed
+from chassis.errors import Invalid, Unavailable
+from letters.exceptions import BatchNotFound, BatchNotReady, BatchPurged, InvalidLayout, NotAllowed
 from letters.layout import LetterPainter, mailing_key
 from letters.models import Batch, BatchLetter, LetterBlock, PdfChunk, utcnow
 from letters.rendering import StreamingPdf
@@ -244,6 +245,58 @@ def render(session, batch_id: int, token: str, layout: dict, should_stop=lambda:
     session.execute(sa.delete(LetterBlock).where(LetterBlock.batch_id == batch_id))
     log.info("letter batch rendered", extra={"batch_id": batch_id, "pages": pdf.page_count, "bytes": sink.size})
     return batch
+
+
+def render_next(db, fetch_layout, emit, should_stop) -> bool:
+    """The render worker's job: claim the next batch, get its branch's layout from identity,
+    render it, and emit ``batch_rendered`` with the finishing commit. True when it did
+    something (there may be more), False when the queue is empty or must wait."""
+    session = db.session
+    claimed = claim(session)
+    if claimed is None:
+        return False
+    batch_id, token = claimed
+    batch = session.get(Batch, batch_id)
+    try:
+        layout = check_layout(batch.firm_id, _branch_layout(fetch_layout, batch.branch_id))
+    except (Unavailable, UnknownService):
+        log.warning("identity unreachable; batch waits", extra={"batch_id": batch_id})
+        release(session, batch_id, token)
+        return False
+    except NotAllowed:
+        fail(session, batch_id, token, "De vestiging hoort niet bij dit kantoor.")
+        return True
+    except Exception as exc:  # unknown branch, unusable layout: nothing to print with
+        log.warning("no layout for batch", extra={"batch_id": batch_id, "error": type(exc).__name__})
+        fail(session, batch_id, token, "De huisstijl van de vestiging kon niet worden geladen.")
+        return True
+    try:
+        finished = render(session, batch_id, token, layout, should_stop=should_stop)
+        if finished is None:  # the service is stopping: another process takes it from the start
+            release(session, batch_id, token)
+            return False
+        emit("batch_rendered", {"batch_id": finished.id, "firm_id": finished.firm_id,
+                                "branch_id": finished.branch_id, "kind": finished.kind, "total": finished.total})
+        db.commit()
+    except LeaseLost:
+        session.rollback()
+    except InvalidLayout as exc:
+        fail(session, batch_id, token, exc.message)
+    except Exception:
+        log.exception("rendering a letter batch failed", extra={"batch_id": batch_id})
+        fail(session, batch_id, token, "Het aanmaken van de brieven is mislukt.")
+    return True
+
+
+def _branch_layout(fetch_layout, branch_id: int) -> dict:
+    try:
+        return fetch_layout(branch_id)
+    except (MethodNotFound, RemoteError) as exc:
+        if isinstance(exc, RemoteError) and exc.exc_type != "MethodNotFound":
+            raise
+        # an identity without layouts (older release): a sober letter without letterhead
+        log.warning("identity has no branch_layout; default letterhead", extra={"branch_id": branch_id})
+        return {"id": branch_id}
 
 
 def check_layout(batch_firm_id: int, layout: dict) -> dict:

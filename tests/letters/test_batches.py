@@ -1,6 +1,5 @@
 """Letter batches end to end: real letters service, identity (branch layout), gateway, RabbitMQ, PostgreSQL."""
 import base64
-import datetime as dt
 import io
 
 import sqlalchemy as sa
