@@ -118,6 +118,9 @@ def pdf(session, principal, batch_id: int) -> tuple[dict, Batch, bool]:
     batch = _visible(session, principal, batch_id, lock=True)
     if batch.status == "purged":
         raise BatchPurged("Deze brieven zijn na de bewaartermijn verwijderd.", {"batch_id": batch_id})
+    if batch.status == "failed":
+        raise BatchNotReady(f"Deze brieven zijn niet aangemaakt: {batch.error or 'onbekende fout'}",
+                            {"batch_id": batch_id, "status": batch.status})
     if batch.status != "done":
         raise BatchNotReady("De brieven zijn nog niet klaar.", {"batch_id": batch_id, "status": batch.status,
                                                                  "done": batch.done, "total": batch.total})

@@ -198,3 +198,17 @@ def test_invalid_batch_is_refused_with_422(portal):
         assert set(exc.args[1]["fields"]) >= {"kind", "letters"}
     else:
         raise AssertionError("invalid batch accepted")
+
+
+def test_letters_on_another_firms_letterhead_are_refused(portal, db_engine):
+    firm, api, principal = _admin(portal, branches=["Amsterdam"])
+    other = portal.create_firm(branches=["Elders"])
+    created = portal.rpc.letters.create_batch(principal=principal, payload={
+        "kind": "pin", "branch_id": other["branch_ids"][0], "letters": [letter(0, "1011 AB")]})
+    status = wait_done(lambda: api.get(f"/api/v1/letters/{created['batch_id']}").json())
+    assert status["status"] == "failed" and "kantoor" in status["error"]
+    response = api.get(f"/api/v1/letters/{created['batch_id']}/pdf")
+    assert response.status_code == 409 and response.json()["error"] == "batch_not_ready"
+    with db_engine.connect() as conn:  # nothing of it is kept
+        assert conn.execute(sa.text("SELECT count(*) FROM letters.letter_blocks WHERE batch_id = :b"),
+                            {"b": created["batch_id"]}).scalar() == 0
