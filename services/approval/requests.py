@@ -297,3 +297,16 @@ def certificate_payload(export: dict, layout: dict | None = None) -> dict:
             "client": {"number": req["client"]["number"], "name": req["client"]["name"]},
             "status": req["status"], "events": events, "chain_valid": export["verification"]["valid"],
             "layout": layout}
+
+
+def approved_document(session, principal, request_id: int) -> dict:
+    """For filing: the document of an approved request, with who approved it (staff scope)."""
+    if not principal.is_staff:
+        raise NotAllowed("Alleen het kantoor haalt geaccordeerde stukken op.")
+    request = visible(session, principal, request_id)
+    if request.status != "approved":
+        raise RequestClosed("Dit document is (nog) niet geaccordeerd.", {"status": request.status})
+    document = session.get(Document, request.document_id)
+    return {"request": view(session, principal, request), "filename": document.filename,
+            "sha256": document.sha256, "size": document.size,
+            "pdf_base64": base64.b64encode(documents.content(session, document.id)).decode()}

@@ -80,6 +80,11 @@ class ApprovalService:
         users = self.identity.client_users(p, old.client_id)
         return requests.reopen(self.db.session, p, old.id, client, users, _audit(audit), self.events)
 
+    @rpc
+    def approved_document(self, principal, request_id):
+        """For filing: an approved request's PDF and who approved it."""
+        return requests.approved_document(self.db.session, Principal.load(principal), int(request_id))
+
     # -- decisions -----------------------------------------------------------
     @rpc
     def send_code(self, principal, request_id, audit=None):

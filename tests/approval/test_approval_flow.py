@@ -1,10 +1,13 @@
 """The approval flow end to end: HTTP → gateway → approval ⇄ identity (PIN, SMS code via notify and
 the twilio fake) ⇄ letters (certificate), PostgreSQL and RabbitMQ all real."""
+import base64
 import hashlib
 
+import pytest
 import sqlalchemy as sa
 
 from approval.models import outbox
+from chassis.errors import AkkoordError
 from tests.approval.helpers import World, make_pdf, pdf_text
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (akkoord-test)"}
@@ -60,6 +63,9 @@ def test_staff_upload_then_client_views_and_approves_with_pin(approval_portal, f
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["waiting_for"] == []
     assert [p["user_id"] for p in approved.json()["approved_by"]] == [anna["id"]]
+
+    for_filing = approval_portal.rpc.approval.approved_document(principal=w.admin_principal, request_id=request_id)
+    assert base64.b64decode(for_filing["pdf_base64"]) == pdf and for_filing["sha256"] == body["sha256"]
 
     again = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]})
     assert again.status_code == 409
@@ -167,6 +173,9 @@ def test_decline_withdraw_and_a_corrected_document(approval_portal, fake_twilio,
     assert w.admin.get(f"/api/v1/approvals/{first}").json()["reason"] == "De hypotheekrente ontbreekt."
 
     second = w.upload(w.admin, client["id"], title="Jaarrekening 2025 v1").json()["approval_id"]
+    with pytest.raises(AkkoordError) as not_yet:  # filing cannot take what is not approved
+        approval_portal.rpc.approval.approved_document(principal=w.admin_principal, request_id=second)
+    assert not_yet.value.code == "request_closed"
     assert anna["api"].post(f"/api/v1/approvals/{second}/withdraw", json={}).status_code == 403
     # the corrected document replaces the open request: the old one is withdrawn, its evidence stays
     corrected = w.upload(w.admin, client["id"], title="Jaarrekening 2025 v2", replaces_request_id=second)
