@@ -28,7 +28,7 @@ def layout(branch: Branch) -> dict:
 
 
 def branch_layout(session, branch_id: int) -> dict:
-    branch = session.get(Branch, branch_id)
+    branch = session.get(Branch, branch_id) if scope.valid_id(branch_id) else None
     if branch is None:
         raise NotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
     return layout(branch)

@@ -64,6 +64,7 @@ class MeSchema(Schema):
 # -- directory ------------------------------------------------------------------
 from marshmallow import EXCLUDE, validates_schema, ValidationError  # noqa: E402
 
+ID_RANGE = validate.Range(min=1, max=2**31 - 1, error="Onbekend nummer.")
 MODULE_NAMES = ["approval", "filing", "documents", "news", "users", "admin"]
 COLOR = validate.Regexp(r"^#[0-9A-Fa-f]{6}$", error="Gebruik een kleur als #1A2B3C.")
 
@@ -103,8 +104,8 @@ class StaffInSchema(Schema):
     username = fields.String(required=True, validate=USERNAME)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True)
-    branch_id = fields.Integer(load_default=None, allow_none=True)
-    group_id = fields.Integer(load_default=None, allow_none=True)
+    branch_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
+    group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
 
 
 class ClientInSchema(Schema):
@@ -128,8 +129,8 @@ class ClientInSchema(Schema):
     mobile = _s(30)
     contact = _s(200)
     branch = _s(200)
-    branch_id = fields.Integer(allow_none=True)
-    group_id = fields.Integer(allow_none=True)
+    branch_id = fields.Integer(validate=ID_RANGE, allow_none=True)
+    group_id = fields.Integer(validate=ID_RANGE, allow_none=True)
 
 
 class ImportRowSchema(ClientInSchema):
@@ -151,13 +152,13 @@ class ImportRowSchema(ClientInSchema):
 
 class UpsertSchema(Schema):
     rows = fields.List(fields.Dict(), required=True, validate=validate.Length(max=200_000))
-    group_id = fields.Integer(load_default=None, allow_none=True)
-    import_id = fields.Integer(load_default=None, allow_none=True)
+    group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
+    import_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
 
 
 class SearchSchema(Schema):
     q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    branch_id = fields.Integer(load_default=None, allow_none=True)
+    branch_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
@@ -168,8 +169,8 @@ class ClientUserInSchema(Schema):
     mobile = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=30))
     superuser = fields.Boolean(load_default=False)
     username = fields.String(load_default=None, allow_none=True, validate=USERNAME)
-    group_id = fields.Integer(load_default=None, allow_none=True)
-    user_id = fields.Integer(load_default=None, allow_none=True)
+    group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
+    user_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
 
     @validates_schema
     def _name_or_link(self, data, **_kw):
@@ -186,13 +187,13 @@ class UserPatchSchema(Schema):
 
 
 class BulkSchema(Schema):
-    client_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=100_000))
-    group_id = fields.Integer(load_default=None, allow_none=True)
+    client_ids = fields.List(fields.Integer(validate=ID_RANGE), required=True, validate=validate.Length(min=1, max=100_000))
+    group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
 
 
 class TokensSchema(Schema):
-    user_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100_000))
-    client_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=100_000))
+    user_ids = fields.List(fields.Integer(validate=ID_RANGE), load_default=list, validate=validate.Length(max=100_000))
+    client_ids = fields.List(fields.Integer(validate=ID_RANGE), load_default=list, validate=validate.Length(max=100_000))
     confirmation = fields.String(required=True, validate=validate.OneOf(["pin", "sms"]))
     login = fields.String(required=True, validate=validate.OneOf(["password", "password_sms"]))
 
@@ -219,14 +220,14 @@ class BindingSchema(Schema):
 
 
 class CheckConfirmationSchema(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(validate=ID_RANGE, required=True)
     method = fields.String(required=True, validate=validate.OneOf(["pin", "sms"]))
     secret = fields.String(required=True, validate=validate.Length(max=64), load_only=True)
     binding = fields.Nested(BindingSchema, load_default=None, allow_none=True)
 
 
 class SendCodeSchema(Schema):
-    user_id = fields.Integer(required=True)
+    user_id = fields.Integer(validate=ID_RANGE, required=True)
     binding = fields.Nested(BindingSchema, required=True)
 
 
@@ -240,7 +241,7 @@ class MobileConfirmSchema(Schema):
 
 
 class IdsSchema(Schema):
-    ids = fields.List(fields.Integer(), required=True, validate=validate.Length(max=100_000))
+    ids = fields.List(fields.Integer(validate=ID_RANGE), required=True, validate=validate.Length(max=100_000))
 
 
 class NumbersSchema(Schema):

@@ -26,7 +26,17 @@ def client_filter(p: Principal):
     return sa.false()
 
 
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value) -> bool:
+    """Ids outside the database's integer range exist nowhere: answer 404, not a database error."""
+    return isinstance(value, int) and 0 < value <= MAX_ID
+
+
 def client(session, p: Principal, client_id: int, for_update: bool = False) -> Client:
+    if not valid_id(client_id):
+        raise NotFound(CLIENT_GONE, {"client_id": client_id})
     query = sa.select(Client).where(Client.id == client_id, client_filter(p))
     if for_update:
         query = query.with_for_update()
@@ -37,7 +47,7 @@ def client(session, p: Principal, client_id: int, for_update: bool = False) -> C
 
 
 def branch(session, p: Principal, branch_id: int) -> Branch:
-    found = session.get(Branch, branch_id)
+    found = session.get(Branch, branch_id) if valid_id(branch_id) else None
     if found is None or found.firm_id != p.firm_id or not (p.is_staff and p.sees_branch(found.id)):
         raise NotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
     return found
@@ -65,7 +75,7 @@ def user_visible(session, p: Principal, user: User) -> bool:
 
 
 def user(session, p: Principal, user_id: int) -> User:
-    found = session.get(User, user_id)
+    found = session.get(User, user_id) if valid_id(user_id) else None
     if not user_visible(session, p, found):
         raise NotFound(USER_GONE, {"user_id": user_id})
     return found
