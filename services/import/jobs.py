@@ -40,6 +40,7 @@ PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
 LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
 POLL_SECONDS = 2.0
 YIELD_EVERY = 100
+COMMIT_CONCURRENCY = int(os.environ.get("AKKOORD_IMPORT_COMMIT_CONCURRENCY", "3"))
 MAX_JOBS = 2
 # Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
 after_batch_hook = None
@@ -310,17 +311,33 @@ def store_rows(session, import_id: int, records: list):
 
 # -- committing -----------------------------------------------------------------------
 def commit(session, identity, record: Import, owner: str, poller=None):
+    """Send the chosen rows to identity, COMMIT_CONCURRENCY batches at a time (identity spends
+    most of a batch waiting on its database, so batches overlap well). Each batch is recorded
+    in its own transaction when identity has applied it; a resumed job skips recorded ones."""
     done = set(session.scalars(sa.select(ImportBatch.batch).where(ImportBatch.import_id == record.id)))
-    for batch in range(record.batches):
-        if batch in done:
-            continue
+    todo = [batch for batch in range(record.batches) if batch not in done]
+    job = {"id": record.id, "principal": record.principal, "group_id": record.group_id,
+           "branch_id": record.branch_id, "total": record.progress_total}
+    session.commit()  # the job's own session stays idle while batches run on their own connections
+    engine = session.get_bind()
+    pool = eventlet.GreenPool(COMMIT_CONCURRENCY)
+    threads = []
+    for batch in todo:
         if poller is not None and not poller.running:
-            # shutting down: give the job back at once so another process resumes it
-            session.execute(sa.update(Import).where(Import.id == record.id, Import.lease_owner == owner)
-                            .values(lease_owner=None, lease_until=None))
-            session.commit()
-            return
-        _commit_batch(session, identity, record, batch, owner)
+            break
+        if any(t.dead for t in threads):
+            for finished in [t for t in threads if t.dead]:
+                finished.wait()  # re-raises a failed batch: stop sending more
+        threads.append(pool.spawn(_commit_batch, engine, identity, job, batch, owner))
+    for thread in threads:
+        thread.wait()
+    if poller is not None and not poller.running:
+        # shutting down: give the job back at once so another process resumes it
+        session.execute(sa.update(Import).where(Import.id == record.id, Import.lease_owner == owner)
+                        .values(lease_owner=None, lease_until=None))
+        session.commit()
+        return
+    session.refresh(record)
     totals = session.execute(sa.select(sa.func.coalesce(sa.func.sum(ImportBatch.created), 0),
                                        sa.func.coalesce(sa.func.sum(ImportBatch.updated), 0),
                                        sa.func.coalesce(sa.func.sum(ImportBatch.unchanged), 0))
@@ -330,38 +347,44 @@ def commit(session, identity, record: Import, owner: str, poller=None):
     record.result = {"created": int(totals[0]), "updated": int(totals[1]), "unchanged": int(totals[2]),
                      "failed": int(failed)}
     record.status = "done"
+    record.progress_done = record.progress_total
     record.committed_at = now()
     record.lease_owner = record.lease_until = None
     session.commit()
     log.info("import committed", extra={"import_id": record.id, **record.result})
 
 
-def _commit_batch(session, identity, record: Import, batch: int, owner: str):
-    rows = session.execute(sa.select(import_rows.c.row_number, import_rows.c.status, import_rows.c.data)
-                           .where(import_rows.c.import_id == record.id, import_rows.c.batch == batch)
-                           .order_by(import_rows.c.row_number)).all()
+def _commit_batch(engine, identity, job: dict, batch: int, owner: str):
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(import_rows.c.row_number, import_rows.c.status, import_rows.c.data)
+                            .where(import_rows.c.import_id == job["id"], import_rows.c.batch == batch)
+                            .order_by(import_rows.c.row_number)).all()
     payload = []
     for row in rows:
         values = {k: v for k, v in imports.open_bsn(row.data).items() if v not in (None, "")}
-        if "branch_id" not in values and record.branch_id is not None and row.status == "new":
-            values["branch_id"] = record.branch_id
+        if "branch_id" not in values and job["branch_id"] is not None and row.status == "new":
+            values["branch_id"] = job["branch_id"]
         payload.append(values)
-    result = identity.upsert_clients(principal=record.principal, rows=payload, group_id=record.group_id,
-                                     import_id=record.id) if payload else {}
+    result = identity.upsert_clients(principal=job["principal"], rows=payload, group_id=job["group_id"],
+                                     import_id=job["id"]) if payload else {}
     if after_batch_hook is not None:  # tests: die after identity applied the batch, before it is recorded
-        after_batch_hook(record.id, batch)
-    for error in result.get("errors") or []:
-        index = error.get("index")
-        if index is None or not 0 <= index < len(rows):
-            continue
-        fields = {k: (v[0] if isinstance(v, list) and v else str(v)) for k, v in (error.get("fields") or {}).items()}
-        session.execute(sa.update(import_rows).where(import_rows.c.import_id == record.id,
-                                                     import_rows.c.row_number == rows[index].row_number)
-                        .values(status="failed", errors=fields))
-    session.add(ImportBatch(import_id=record.id, batch=batch, rows=len(rows),
-                            created=int(result.get("created", 0)), updated=int(result.get("updated", 0)),
-                            unchanged=int(result.get("unchanged", 0))))
-    record.progress_done = min(record.progress_total, record.progress_done + len(rows))
-    renew(session, record.id, owner)
-    session.commit()
-    eventlet.sleep(0)
+        after_batch_hook(job["id"], batch)
+    with engine.begin() as conn:
+        for error in result.get("errors") or []:
+            index = error.get("index")
+            if index is None or not 0 <= index < len(rows):
+                continue
+            fields = {k: (v[0] if isinstance(v, list) and v else str(v))
+                      for k, v in (error.get("fields") or {}).items()}
+            conn.execute(sa.update(import_rows).where(import_rows.c.import_id == job["id"],
+                                                      import_rows.c.row_number == rows[index].row_number)
+                         .values(status="failed", errors=fields))
+        conn.execute(sa.insert(ImportBatch).values(
+            import_id=job["id"], batch=batch, rows=len(rows), created=int(result.get("created", 0)),
+            updated=int(result.get("updated", 0)), unchanged=int(result.get("unchanged", 0)), done_at=now()))
+        renewed = conn.execute(sa.update(Import).where(Import.id == job["id"], Import.lease_owner == owner).values(
+            progress_done=sa.case((Import.progress_done + len(rows) > Import.progress_total, Import.progress_total),
+                                  else_=Import.progress_done + len(rows)),
+            lease_until=now() + timedelta(seconds=LEASE_SECONDS))).rowcount
+        if not renewed:
+            raise LeaseLost()
