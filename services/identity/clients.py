@@ -324,6 +324,8 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
     seen, fresh = set(), []
     for index, row in enumerate(rows):
         values, errors = normalise(row)
+        if row.get("_invalid"):
+            errors.update({k if k != "_schema" else "row": v for k, v in row["_invalid"].items()})
         number = values.get("number")
         if not number:
             errors.setdefault("number", ["Verplicht."])

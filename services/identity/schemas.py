@@ -1,5 +1,25 @@
 """marshmallow schemas for identity's RPC input."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema as _Schema, ValidationError as _ValidationError, fields, pre_load, validate
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Schema(_Schema):
+    """Every identity input: text with NUL characters is refused (PostgreSQL cannot store it)."""
+
+    @pre_load
+    def _refuse_nul(self, data, **_kw):
+        if _has_nul(data):
+            raise _ValidationError("Ongeldige tekens (NUL).", "_schema")
+        return data
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@+-]{3,150}$",
                            error="Gebruik 3 tot 150 letters, cijfers of . _ @ + -.")
@@ -150,7 +170,7 @@ class ImportRowSchema(ClientInSchema):
         return out
 
 
-class UpsertSchema(Schema):
+class UpsertSchema(_Schema):  # rows are checked one by one (ImportRowSchema): one bad row stops nothing
     rows = fields.List(fields.Dict(), required=True, validate=validate.Length(max=200_000))
     group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
     import_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)

@@ -1,4 +1,6 @@
 """identity's entrypoints: thin; the rules live in the domain modules."""
+from marshmallow import ValidationError
+
 from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
@@ -148,8 +150,13 @@ class IdentityService:
     @rpc
     def upsert_clients(self, principal, rows, group_id=None, import_id=None):
         data = UpsertSchema().load({"rows": rows, "group_id": group_id, "import_id": import_id})
-        schema = ImportRowSchema()
-        clean = [schema.load(ImportRowSchema.clean(row)) for row in data["rows"]]
+        schema, clean = ImportRowSchema(), []
+        for row in data["rows"]:
+            try:
+                clean.append(schema.load(ImportRowSchema.clean(row)))
+            except ValidationError as exc:  # this row is invalid; the others go on
+                clean.append({"number": str((row or {}).get("number") or "").replace("\x00", "")[:50],
+                              "_invalid": exc.messages})
         return clients.upsert(self.db.session, Principal.load(principal), clean, data["group_id"],
                               data["import_id"], self.events)
 

@@ -26,7 +26,7 @@ def _lock_for(failures: int) -> dt.timedelta:
 
 
 def throttle_key(username: str) -> str:
-    return (username or "").strip().lower()[:150]
+    return (username or "").replace("\x00", "").strip().lower()[:150]
 
 
 def _throttle_row(session, key: str) -> LoginThrottle:

@@ -199,3 +199,19 @@ def test_confirmation_code_binding_single_use_and_five_tries(portal, db_engine):
     with pytest.raises(Exception) as err:
         portal.rpc.identity.check_confirmation(user["id"], "sms", code, binding)
     assert error_name(err.value) == "CodeExpired"
+
+
+def test_hostile_text_is_refused_per_row_and_per_request(portal):
+    firm = Firm(portal)
+    result = portal.rpc.identity.upsert_clients(firm.admin_principal, [
+        {"number": "N-1", "name": "Nul\x00byte"}, {"number": "N-2", "name": "Gewoon"}], None, None)
+    assert (result["created"], result["invalid"]) == (1, 1) and result["errors"][0]["index"] == 0
+    answer = portal.api().post("/api/v1/activate", json={"username": "\x00", "activation_code": "0", "password": ""})
+    assert answer.status_code in (400, 422) and answer.json()["error"]
+    login = portal.api().post("/api/v1/session", json={"username": "a\x00b", "password": "x"})
+    assert login.status_code in (400, 401, 422) and login.json()["error"]
+    assert firm.admin.post("/api/v1/clients", json={"number": "\x00", "name": "x"}).status_code in (400, 422)
+    # and directly over RPC, where no gateway filters first
+    with pytest.raises(Exception) as err:
+        portal.rpc.identity.activate({"username": "\x00", "activation_code": "0", "password": ""})
+    assert error_name(err.value) == "Invalid"
