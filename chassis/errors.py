@@ -58,3 +58,33 @@ class TooManyAttempts(AkkoordError):
 
 class Unavailable(AkkoordError):
     status, code = 503, "unavailable"
+
+
+# -- relaying another service's errors -------------------------------------------
+# When service A calls B and B raises a domain error, A usually lets it travel on to
+# the gateway. nameko only rebuilds classes it finds in its registry, so without help
+# A would turn B's error into a RemoteError (a 500). The registry below rebuilds any
+# "<service>.exceptions.<Name>" as a class that keeps that exact path and args, so it
+# leaves A exactly as it left B, and the gateway's error table maps it.
+import re as _re  # noqa: E402
+
+from nameko import exceptions as _nameko_exceptions  # noqa: E402
+
+_SERVICE_ERROR_PATH = _re.compile(r"^(identity|importer|approval|notify|letters|filing)\.exceptions\.([A-Za-z]\w*)$")
+
+
+class _RelayRegistry(dict):
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or bool(_SERVICE_ERROR_PATH.match(key or ""))
+
+    def __missing__(self, key):
+        match = _SERVICE_ERROR_PATH.match(key or "")
+        if not match:
+            raise KeyError(key)
+        relay = type(match.group(2), (AkkoordError,), {"__module__": f"{match.group(1)}.exceptions"})
+        self[key] = relay
+        return relay
+
+
+if not isinstance(_nameko_exceptions.registry, _RelayRegistry):
+    _nameko_exceptions.registry = _RelayRegistry(_nameko_exceptions.registry)

@@ -30,8 +30,10 @@ class RemoteDomainError(AkkoordError):
 def register_remote_errors(table: dict[str, tuple[int, str]]):
     for path, (status, code) in table.items():
         name = path.rsplit(".", 1)[-1]
+        # The local class keeps the remote path as its own, so a service relaying it
+        # (in the same process, as in tests) sends it on under the same name.
         local = type(name, (RemoteDomainError,), {"status": status, "code": code, "remote_path": path,
-                                                  "__module__": __name__})
+                                                  "__module__": path.rsplit(".", 1)[0]})
         ERROR_TABLE[path] = (status, code)
         nameko_exceptions.registry[path] = local
 

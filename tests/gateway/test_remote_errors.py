@@ -46,3 +46,18 @@ def test_every_service_exception_is_in_the_error_table():
                 elif ERROR_TABLE[path][0] != cls.status:
                     missing.append(f"{path} (status {ERROR_TABLE[path][0]} != {cls.status})")
     assert not missing, f"not mapped in gateway/routes/*.py: {missing}"
+
+
+def test_a_service_relays_another_services_error_under_its_own_path():
+    # What filing receives from approval, and sends on to the gateway unchanged.
+    wire = {"exc_path": "approval.exceptions.SomethingNew", "exc_type": "SomethingNew",
+            "exc_args": ["Dit kan niet.", {"status": "pending"}], "value": "Dit kan niet."}
+    relayed = deserialize(wire)
+    assert relayed.message == "Dit kan niet." and relayed.details == {"status": "pending"}
+    again = serialize(relayed)
+    assert again["exc_path"] == "approval.exceptions.SomethingNew"
+    assert again["exc_args"] == ["Dit kan niet.", {"status": "pending"}]
+    # a mapped error keeps its path too when relayed in the same process
+    mapped = deserialize(serialize(deserialize({"exc_path": "identity.exceptions.InvalidCredentials",
+                                                "exc_args": ["x", {}]})))
+    assert serialize(mapped)["exc_path"] == "identity.exceptions.InvalidCredentials"
