@@ -216,7 +216,7 @@ def parse(session, identity, record: Import, owner: str):
         session.commit()
         schema = ClientRowSchema(branches_of(identity, principal))
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
-        state = {"seen": {}, "done": 0}
+        state = {"done": 0}
         batch = []
         for row_number, cells in rows:
             batch.append((row_number, cells))
@@ -241,7 +241,7 @@ def parse(session, identity, record: Import, owner: str):
 
 
 def _parse_batch(session, identity, record, p, schema, positions, batch, counts, state, owner):
-    seen = state["seen"]
+    first_in_batch = {}
     parsed = []
     for index, (row_number, cells) in enumerate(batch):
         if index % YIELD_EVERY == 0:
@@ -257,16 +257,23 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
         except Exception:  # one bad row never stops the others
             log.warning("row could not be validated", extra={"import_id": record.id, "row": row_number})
             clean, errors = {}, {"number": "Deze rij kan niet gelezen worden."}
-        number = clean.get("number") or raw.get("number")
+        number = (clean.get("number") or raw.get("number") or "")[:50] or None
         if number:
-            first = seen.get(number)
-            if first is not None:
-                errors["number"] = f"Dubbel cliëntnummer: rij {first} telt."
-            else:
-                seen[number] = row_number
+            first_in_batch.setdefault(number, row_number)
         if "branch_id" in clean and p.branch_id is not None and clean["branch_id"] != p.branch_id:
             errors["branch"] = "U mag alleen cliënten van uw eigen vestiging importeren."
         parsed.append((row_number, number, raw, clean, errors))
+    # A number repeated in the file: its first row counts, later ones are invalid. Earlier batches
+    # are already stored, so the database answers for them (memory stays flat however long the file).
+    earlier = dict(session.execute(
+        sa.select(import_rows.c.number, sa.func.min(import_rows.c.row_number))
+        .where(import_rows.c.import_id == record.id, import_rows.c.number.in_(list(first_in_batch)))
+        .group_by(import_rows.c.number)).all()) if first_in_batch else {}
+    for row_number, number, _raw, _clean, errors in parsed:
+        if number:
+            first = earlier.get(number, first_in_batch[number])
+            if first != row_number:
+                errors["number"] = f"Dubbel cliëntnummer: rij {first} telt."
     valid = [number for _r, number, _raw, _clean, errors in parsed if not errors]
     existing = identity.clients_by_numbers(principal=record.principal, numbers=valid) if valid else {}
     records = []
@@ -277,7 +284,7 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
             status, changes = preview.classify(schema, clean, existing.get(number))
             data = clean
         counts[status] += 1
-        records.append((row_number, (number or "")[:50] or None, status, imports.seal_bsn(data), errors or None,
+        records.append((row_number, number, status, imports.seal_bsn(data), errors or None,
                         changes))
     store_rows(session, record.id, records)
     state["done"] += len(batch)

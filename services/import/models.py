@@ -85,6 +85,7 @@ import_rows = sa.Table(
     sa.Column("batch", sa.Integer),                       # commit batch number when chosen
     sa.Index("ix_import_rows_status", "import_id", "status", "row_number"),
     sa.Index("ix_import_rows_batch", "import_id", "batch"),
+    sa.Index("ix_import_rows_number", "import_id", "number"),
 )
 
 

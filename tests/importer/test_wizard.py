@@ -269,3 +269,18 @@ def test_bsn_is_encrypted_at_rest_masked_in_the_preview_and_stored_in_identity(w
     assert wizard.wait(upload["id"], ("done",))["result"]["created"] == 1
     client_id = wizard.clients()["000601"]["id"]
     assert wizard.api.get(f"/api/v1/clients/{client_id}").json()["bsn"] == "010000008"  # staff see it in full
+
+
+def test_repeated_numbers_are_caught_across_parse_batches(wizard, monkeypatch):
+    from importer import jobs
+    monkeypatch.setattr(jobs, "PARSE_BATCH", 2)
+    rows = [["000701", "Eerste", "", "", "", "", ""], ["000702", "Tweede", "", "", "", "", ""],
+            ["000703", "Derde", "", "", "", "", ""], ["000701", "Contactpersoon 2", "", "", "", "", ""],
+            ["000701", "Contactpersoon 3", "", "", "", "", ""], ["000702", "Nog eens", "", "", "", "", ""]]
+    upload = wizard.upload("crm.csv", csv_bytes(rows))
+    status = wizard.wait(upload["id"])
+    assert status["summary"] == {"new": 3, "update": 0, "unchanged": 0, "invalid": 3}
+    invalid = {r["row"]: r["errors"]["number"] for r in wizard.rows(upload["id"], "invalid")}
+    assert invalid == {5: "Dubbel cliëntnummer: rij 2 telt.", 6: "Dubbel cliëntnummer: rij 2 telt.",
+                       7: "Dubbel cliëntnummer: rij 3 telt."}
+    assert {r["number"]: r["values"]["name"] for r in wizard.rows(upload["id"], "new")}["000701"] == "Eerste"
