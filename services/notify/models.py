@@ -106,3 +106,21 @@ class ClientBranch(Base):
     firm_id: Mapped[int] = mapped_column(index=True)
     branch_id: Mapped[int | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
+
+
+class NotificationJob(Base):
+    """An approval event to turn into messages. The event handler only records it (no RPC inside
+    the handler's transaction); the delivery pass asks identity for the recipients and records the
+    messages. identity being away delays notifications instead of losing them."""
+    __tablename__ = "notification_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(36))
+    kind: Mapped[str] = mapped_column(sa.String(30))  # request_opened | request_approved | request_declined
+    data: Mapped[dict] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # pending | working | done | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    __table_args__ = (sa.UniqueConstraint("event_id", "kind"),)

@@ -92,18 +92,18 @@ class NotifyService:
     # -- events ----------------------------------------------------------------------
     @idempotent_handler(inbox, "approval", "request_opened")
     def on_request_opened(self, data, envelope):
-        notifications.request_opened(self.db.session, self.identity, RequestOpenedSchema().load(data),
-                                     envelope["event_id"])
+        notifications.record(self.db.session, "request_opened", RequestOpenedSchema().load(data),
+                             envelope["event_id"])
 
     @idempotent_handler(inbox, "approval", "request_approved")
     def on_request_approved(self, data, envelope):
-        notifications.request_decided(self.db.session, self.identity, RequestDecidedSchema().load(data),
-                                      envelope["event_id"], "approved")
+        notifications.record(self.db.session, "request_approved", RequestDecidedSchema().load(data),
+                             envelope["event_id"])
 
     @idempotent_handler(inbox, "approval", "request_declined")
     def on_request_declined(self, data, envelope):
-        notifications.request_decided(self.db.session, self.identity, RequestDecidedSchema().load(data),
-                                      envelope["event_id"], "declined")
+        notifications.record(self.db.session, "request_declined", RequestDecidedSchema().load(data),
+                             envelope["event_id"])
 
     @idempotent_handler(inbox, "identity", "client_created")
     def on_client_created(self, data, envelope):
@@ -130,6 +130,9 @@ class NotifyService:
     @timer(interval=1)
     def deliver_due(self):
         try:
+            jobs = notifications.claim_due(self.db.session)
+            self.db.commit()
+            notifications.run(self.db, self.identity, jobs)
             ids = sms.claim_due(self.db.session)
             self.db.commit()
             sms.deliver(self.db, ids, status_callback_url(), self.carrier_health)

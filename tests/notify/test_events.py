@@ -74,3 +74,36 @@ def test_decisions_tell_staff_of_the_clients_branch(twilio_portal, fake_smtp):
     decline = next(m for m in fake_smtp.to(amsterdam["email"]) if "geweigerd" in m["Subject"])
     body = decline.get_body(("plain",)).get_content()
     assert "Anna Klant" in body and "Omzet klopt niet" in body and "btw-aangifte" in body
+
+
+def test_identity_away_delays_notifications_instead_of_losing_them(twilio_portal, fake_smtp, db_engine):
+    import sqlalchemy as sa
+    from nameko.containers import ServiceContainer
+
+    from chassis.runner import service_class
+    from notify.models import NotificationJob
+
+    firm = Firm(twilio_portal, branches=["Amsterdam"])
+    twilio_portal.runner.service_map["identity"].stop()  # identity goes away
+    event = envelope("request_approved", {"request_id": 5, "firm_id": firm.id, "branch_id": firm.branch_ids[0],
+                                          "client_id": 1, "document_type": "vat", "title": "Btw Q3",
+                                          "by_user_id": None})
+    publish("approval", event)
+
+    def job():
+        with db_engine.connect() as conn:
+            return conn.execute(sa.select(NotificationJob.__table__).where(
+                NotificationJob.event_id == event["event_id"])).first()
+
+    postponed = wait_for(lambda: (row := job()) is not None and row.attempts >= 1 and row, timeout=60)
+    assert postponed.status == "pending" and "Unavailable" in postponed.error
+    assert fake_smtp.to(firm.admin_email) == []
+
+    identity = ServiceContainer(service_class("identity"))  # identity is back
+    identity.start()
+    try:
+        [mail] = wait_for(lambda: fake_smtp.to(firm.admin_email), timeout=60)
+        assert mail["Subject"] == "Akkoord gegeven: Btw Q3"
+        assert job().status == "done"
+    finally:
+        identity.stop()
