@@ -115,7 +115,15 @@ class Stack:
     def restart_importer(self):
         self.stop_importer()
         self.importer = self._serve("importer")
-        time.sleep(3)
+        for _ in range(120):  # until it answers its ping over RabbitMQ
+            probe = subprocess.run([sys.executable, "-m", "cli.main", "health", "importer"], cwd=REPO, env=self.env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("importer did not start")
+        self.idle_mb = self._status_mb("VmRSS:")
 
     def stop_importer(self):
         if self.importer is not None:
@@ -124,9 +132,12 @@ class Stack:
             self.importer = None
 
     def importer_peak_mb(self) -> float:
+        return self._status_mb("VmHWM:")
+
+    def _status_mb(self, key: str) -> float:
         with open(f"/proc/{self.importer.pid}/status") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
         return float("nan")
 
@@ -242,17 +253,18 @@ def main(argv=None) -> int:
                           **{k: round(v, 2) for k, v in timings.items() if isinstance(v, float)},
                           "ratio": round(timings["total"] / floor_seconds, 1),
                           "ratio_preview": round((timings["upload"] + timings["preview"]) / floor_seconds, 1),
-                          "importer_peak_mb": round(peak, 1), "created": timings["result"]["created"]}
+                          "importer_idle_mb": round(stack.idle_mb, 1), "importer_peak_mb": round(peak, 1),
+                          "created": timings["result"]["created"]}
                 results.append(result)
                 print(json.dumps(result), flush=True)
     finally:
         stack.close()
     print()
     print("| rows | format | file MB | floor (read only) | upload | preview | commit | total | total/floor | "
-          "upload+preview/floor | importer peak RSS |")
+          "upload+preview/floor | importer RSS idle → peak |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['rows']:,} | {r['format']} | {r['bytes'] / 1e6:.1f} | {r['floor_s']} s | {r['upload']} s | "
               f"{r['preview']} s | {r['commit']} s | {r['total']} s | {r['ratio']}× | {r['ratio_preview']}× | "
-              f"{r['importer_peak_mb']} MB |")
+              f"{r['importer_idle_mb']} → {r['importer_peak_mb']} MB |")
     return 0
