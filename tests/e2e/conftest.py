@@ -1,0 +1,1 @@
+from tests.approval.conftest import approval_portal, fake_twilio  # noqa: F401
