@@ -218,6 +218,24 @@ def view(session, principal, request: Request, parts: list | None = None, type_n
     return out
 
 
+# What the screen shows of a request and of its people: plain rows, no ORM objects to build.
+SCREEN_COLUMNS = (Request.id, Request.firm_id, Request.status, Request.client_id, Request.client_number,
+                  Request.client_name, Request.branch_id, Request.document_type, Request.title, Request.sha256,
+                  Request.document_id, Request.rule, Request.opened_at, Request.closed_at, Request.reason,
+                  Request.rights_changed, Request.replaces_id, Request.replaced_by_id)
+PEOPLE_COLUMNS = (Participant.request_id, Participant.user_id, Participant.name, Participant.role,
+                  Participant.decision, Participant.decided_at)
+
+
+def _people_rows(session, request_ids) -> dict:
+    out: dict = {rid: [] for rid in request_ids}
+    if request_ids:
+        for row in session.execute(sa.select(*PEOPLE_COLUMNS).where(Participant.request_id.in_(list(request_ids)))
+                                   .order_by(Participant.request_id, Participant.name, Participant.user_id)):
+            out[row.request_id].append(row)
+    return out
+
+
 def screen(session, principal, query: dict) -> dict:
     """The approval screen: one list across every client the principal may approve for (or, for
     staff, every visible client), newest first. One indexed query for the page, one for its people."""
@@ -225,7 +243,7 @@ def screen(session, principal, query: dict) -> dict:
     if principal.is_client:
         if not principal.client_ids:
             return {"items": [], "total": 0, "page": page, "per_page": per_page}
-        base = sa.select(Request).join(Participant, Participant.request_id == Request.id).where(
+        base = sa.select(*SCREEN_COLUMNS).join(Participant, Participant.request_id == Request.id).where(
             Participant.user_id == principal.user_id, Participant.client_id.in_(principal.client_ids),
             Request.firm_id == principal.firm_id)
         if status == PENDING:
@@ -240,7 +258,7 @@ def screen(session, principal, query: dict) -> dict:
         elif status != "all":
             count = count.join(Request, Request.id == Participant.request_id).where(Request.status == status)
     elif principal.is_staff:
-        base = sa.select(Request).where(Request.firm_id == principal.firm_id)
+        base = sa.select(*SCREEN_COLUMNS).where(Request.firm_id == principal.firm_id)
         if principal.branch_id is not None:
             base = base.where(Request.branch_id == principal.branch_id)
         if status != "all":
@@ -255,12 +273,12 @@ def screen(session, principal, query: dict) -> dict:
             count = count.where(Participant.client_id == query["client_id"])
     if count is None:
         count = sa.select(sa.func.count()).select_from(base.order_by(None).subquery())
-    rows = session.scalars(base.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    rows = session.execute(base.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
     if page == 1 and len(rows) < per_page:
         total = len(rows)  # the whole list is on this page: no need to count
     else:
         total = session.scalar(count)
-    parts = participants(session, [r.id for r in rows])
+    parts = _people_rows(session, [r.id for r in rows])
     type_names = documents.names_for(session, principal.firm_id, {r.document_type for r in rows})
     return {"items": [view(session, principal, r, parts[r.id], type_names) for r in rows],
             "total": total, "page": page, "per_page": per_page}

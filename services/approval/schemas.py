@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 RIGHTS = ("may", "must", "none")
 STATUSES = ("pending", "approved", "declined", "withdrawn", "all")
 TYPE_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$", error="Gebruik 2 tot 50 kleine letters, cijfers of _.")
+ID = validate.Range(min=1, max=2**31 - 1)
 SECRET = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
 
 
@@ -14,12 +15,12 @@ class AuditSchema(Schema):
 
 
 class UploadSchema(Schema):
-    client_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    client_id = fields.Integer(required=True, validate=ID)
     document_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     filename = fields.String(load_default="document.pdf", validate=validate.Length(max=255))
     content_base64 = fields.String(required=True)
-    replaces_request_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    replaces_request_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
 
 
 class DocumentTypeSchema(Schema):
@@ -28,7 +29,7 @@ class DocumentTypeSchema(Schema):
 
 
 class SetRightSchema(Schema):
-    user_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    user_id = fields.Integer(required=True, validate=ID)
     document_type = fields.String(required=True, validate=validate.Length(min=1, max=50))
     right = fields.String(required=True, validate=validate.OneOf(RIGHTS))
     pin = SECRET
@@ -40,7 +41,7 @@ class ClientSettingsSchema(Schema):
 
 class ListSchema(Schema):
     status = fields.String(load_default="pending", validate=validate.OneOf(STATUSES))
-    client_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    client_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -64,7 +65,7 @@ class WithdrawSchema(Schema):
 
 
 class SharedDocumentSchema(Schema):
-    branch_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    branch_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     filename = fields.String(load_default="document.pdf", validate=validate.Length(min=1, max=255))
