@@ -86,7 +86,10 @@ def visible_branches(session, principal: Principal, identity) -> tuple[bool, set
         sa.select(ClientBranch).where(ClientBranch.client_id.in_(client_ids or {-1}))).scalars()}
     branches = {row.branch_id for row in known.values()
                 if row.firm_id == principal.firm_id and row.branch_id is not None}
-    for client_id in client_ids - set(known):
+    unknown = client_ids - set(known)
+    if unknown:
+        session.commit()  # nothing written yet: end the read before waiting on identity (SQLite upgrades badly)
+    for client_id in unknown:
         try:
             scope = identity.client_scope(principal=principal.dump(), client_id=client_id)
         except Exception as exc:

@@ -95,3 +95,22 @@ def test_client_mapping_from_events_without_asking_identity(outbox_portal):
 def test_bad_paging_is_422(outbox_portal, query):
     firm = Firm(outbox_portal)
     assert firm.admin.get("/api/v1/news", params=query).status_code == 422
+
+
+def test_client_unknown_to_the_local_copy_is_asked_of_identity(outbox_portal, db_engine):
+    import sqlalchemy as sa
+
+    from notify.models import ClientBranch
+
+    firm = Firm(outbox_portal, branches=["Amsterdam", "Utrecht"])
+    post(firm.admin, "Utrecht-nieuws", branch_id=firm.branch_ids[1])
+    post(firm.admin, "Amsterdam-nieuws", branch_id=firm.branch_ids[0])
+    client = firm.client(branch_index=1)
+    cor = firm.client_user(client["id"])
+    wait_for(lambda: titles(cor["api"]) == ["Utrecht-nieuws"])
+    with db_engine.begin() as conn:  # as if notify never saw identity's client_created event
+        conn.execute(sa.delete(ClientBranch.__table__).where(ClientBranch.client_id == client["id"]))
+    assert titles(cor["api"]) == ["Utrecht-nieuws"]  # asked identity's client_scope, and remembered it
+    with db_engine.connect() as conn:
+        row = conn.execute(sa.select(ClientBranch.__table__).where(ClientBranch.client_id == client["id"])).one()
+    assert row.branch_id == firm.branch_ids[1]
