@@ -57,8 +57,10 @@ class FakeTwilio:
         with self.lock:
             return [r for r in self.received if to is None or r["form"].get("To") == to]
 
-    def report_status(self, sid: str, status: str, error_code: str | None = None, signature: str | None = None):
-        """Play twilio's status callback for message ``sid``; returns the gateway's response."""
+    def report_status(self, sid: str, status: str, error_code: str | None = None, signature: str | None = None,
+                      post_to: str | None = None):
+        """Play twilio's status callback for message ``sid``; returns the gateway's response.
+        ``post_to`` stands in for the proxy in front of a public StatusCallback URL."""
         message = next(r for r in self.received if r.get("sid") == sid)
         url = message["form"]["StatusCallback"]
         params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": self.account_sid,
@@ -67,7 +69,7 @@ class FakeTwilio:
             params["ErrorCode"] = error_code
         if signature is None:
             signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+        return requests.post(post_to or url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
 
     # -- the HTTP side --------------------------------------------------------------
     def _handler(self):

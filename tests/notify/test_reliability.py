@@ -146,3 +146,15 @@ def test_firm_admin_sees_failed_messages_with_reason(twilio_portal, fake_twilio)
     assert firm.admin.get("/api/v1/settings/sms/messages").json()["total"] == 2
     other = Firm(twilio_portal)
     assert other.admin.get("/api/v1/settings/sms/messages").json()["total"] == 0
+
+
+def test_status_callback_behind_a_public_url(monkeypatch, twilio_portal, fake_twilio):
+    monkeypatch.setenv("AKKOORD_PUBLIC_URL", "https://portaal.kantoor.example")
+    result = twilio_portal.rpc.notify.send_sms(payload=sms())
+    [request] = fake_twilio.received
+    assert request["form"]["StatusCallback"] == "https://portaal.kantoor.example/api/v1/notify/twilio/status"
+    # twilio signs the public URL; the proxy hands the request to the gateway at its own address
+    response = fake_twilio.report_status(request["sid"], "delivered",
+                                         post_to=twilio_portal.url + "/api/v1/notify/twilio/status")
+    assert response.status_code == 204, response.text
+    assert message(twilio_portal, result["message_id"])["status"] == "delivered"
