@@ -266,15 +266,17 @@ class LetterPainter:
                 size -= 1
             c.setFont(BOLD, size)
             c.drawString(LEFT, y(16 * mm) - size, b.name)
-        col = 138 * mm
-        c.setFont(BOLD, 8.5)
-        line_y = y(17 * mm) - 8
-        c.drawString(col, line_y, b.name[:48])
+        if b.logo or b.address_lines or b.contact_lines:
+            col = 138 * mm
+            c.setFont(BOLD, 8.5)
+            line_y = y(17 * mm) - 8
+            c.drawString(col, line_y, b.name[:48])
+            c.setFillColor(GREY)
+            c.setFont(FONT, 8.5)
+            for line in b.address_lines + b.contact_lines:
+                line_y -= 11
+                c.drawString(col, line_y, line[:60])
         c.setFillColor(GREY)
-        c.setFont(FONT, 8.5)
-        for line in b.address_lines + b.contact_lines:
-            line_y -= 11
-            c.drawString(col, line_y, line[:60])
         # return address at the top of the envelope window
         c.setFont(FONT, 6.5)
         ret = b.return_address
