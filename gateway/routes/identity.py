@@ -1,5 +1,10 @@
 """Routes served by the identity service: firms, sessions, the directory."""
+import os
+
+import eventlet
 from marshmallow import Schema, fields
+
+from chassis.errors import Unavailable
 
 from gateway.api import route
 from gateway.errors import register_remote_errors
@@ -261,6 +266,19 @@ class MobileConfirmIn(Schema):
     code = fields.String(required=True, load_only=True)
 
 
+# Bulk work (thousands of argon2-hashed PINs) outlives the normal RPC deadline; the request still expires in
+# the queue after that deadline if identity does not take it, but once taken we wait this long for the answer.
+BULK_TIMEOUT = float(os.environ.get("AKKOORD_BULK_RPC_TIMEOUT", "1800"))
+
+
+def long_call(method, **kwargs):
+    try:
+        with eventlet.Timeout(BULK_TIMEOUT):
+            return method.call_async(**kwargs).result()
+    except eventlet.Timeout:
+        raise Unavailable("Dit duurt te lang; kijk later of het gelukt is.", {"service": "identity"}) from None
+
+
 class IdentityRoutes:
     @route("POST", "/api/v1/platform/firms", summary="Kantoor aanmaken (platformbeheer)", tags=["platform"],
            auth="platform", body=CreateFirmIn(), response=FirmCreatedOut(), status=201)
@@ -367,12 +385,12 @@ class IdentityRoutes:
     @route("POST", "/api/v1/users/bulk", summary="Eerste gebruiker (superuser) per gekozen cliënt aanmaken",
            tags=["users"], body=BulkIn(), response=BulkOut())
     def bulk_users(self, request, ctx):
-        return self.identity.bulk_create_users(principal=ctx.principal, payload=ctx.body)
+        return long_call(self.identity.bulk_create_users, principal=ctx.principal, payload=ctx.body)
 
     @route("POST", "/api/v1/tokens", summary="Bevestig- en inlogmethode kiezen; PIN-brieven bij 'pin'",
            tags=["users"], body=TokensIn(), response=TokensOut())
     def issue_tokens(self, request, ctx):
-        return self.identity.issue_tokens(principal=ctx.principal, payload=ctx.body)
+        return long_call(self.identity.issue_tokens, principal=ctx.principal, payload=ctx.body)
 
     @route("PUT", "/api/v1/me/mobile", summary="Eigen mobiel nummer wijzigen met PIN; code naar het nieuwe nummer",
            tags=["session"], body=MobileIn(), status=202)
