@@ -227,6 +227,8 @@ def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict
         raise NotAllowed("U mag deze gebruiker niet wijzigen.")
     if user.kind == "staff" and not p.has_right("admin"):
         raise NotAllowed("Alleen beheerders wijzigen kantoormedewerkers.")
+    if user.kind == "staff" and user.branch_id is None and not p.firm_wide:
+        raise NotAllowed("Kantoorbrede medewerkers worden door kantoorbrede beheerders gewijzigd.")
     changed = []
     for key in ("name", "email"):
         if key in data and data[key] != getattr(user, key):

@@ -35,6 +35,13 @@ def test_branches_groups_and_staff(portal):
     # and may not add staff or branches without the admin right
     assert utrecht["api"].post("/api/v1/staff", json={"username": "x-nope-1", "name": "X"}).status_code == 403
     assert utrecht["api"].post("/api/v1/branches", json={"name": "Nope"}).status_code == 403
+    # a branch admin manages its own branch's staff, never the firm-wide admin
+    branch_admin = firm.staff(branch_index=1, rights_group=firm.staff_group(rights=("admin", "users")))
+    assert branch_admin["api"].patch(f"/api/v1/users/{utrecht['id']}", json={"name": "Sam U."}).status_code == 200
+    assert branch_admin["api"].patch(f"/api/v1/users/{amsterdam['id']}", json={"active": False}).status_code == 404
+    assert branch_admin["api"].patch(f"/api/v1/users/{firm.data['admin_user_id']}",
+                                     json={"active": False}).status_code == 403
+    assert firm.admin.get("/api/v1/me").status_code == 200
     # the activation code is single use
     again = portal.api().post("/api/v1/activate", json={"username": amsterdam["username"],
                                                        "activation_code": "AAAA-BBBB-CCCC-DDDD",
