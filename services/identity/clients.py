@@ -178,9 +178,13 @@ def search(session, p: Principal, q: str | None, branch_id: int | None, page: in
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(Client.search_text.like(pattern, escape="\\"))
-    total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
+    offset = (page - 1) * per_page
     rows = session.scalars(sa.select(Client).where(*where).order_by(Client.name, Client.id)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
+                           .offset(offset).limit(per_page)).all()
+    if len(rows) < per_page and (rows or page == 1):
+        total = offset + len(rows)  # the last page: the total is known without counting
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
     return {"items": [view(c) for c in rows], "total": total, "page": page, "per_page": per_page}
 
 

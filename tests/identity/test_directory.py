@@ -106,6 +106,9 @@ def test_client_search_by_name_number_kvk_with_branch_filter_and_paging(portal):
     assert by_name["total"] == 12 and len(by_name["items"]) == 5
     page3 = api.get("/api/v1/clients", params={"q": "bloemen", "per_page": 5, "page": 3}).json()
     assert [c["name"] for c in page3["items"]] == ["Bloemenhandel 10", "Bloemenhandel 11"]
+    assert page3["total"] == 12
+    beyond = api.get("/api/v1/clients", params={"q": "bloemen", "per_page": 5, "page": 9}).json()
+    assert beyond["items"] == [] and beyond["total"] == 12
     assert api.get("/api/v1/clients", params={"q": "s011"}).json()["items"][0]["number"] == "S011"
     assert api.get("/api/v1/clients", params={"q": "70000005"}).json()["items"][0]["number"] == "S005"
     assert api.get("/api/v1/clients", params={"q": "0000432"}).json()["items"][0]["number"] == "Z-777"
