@@ -59,6 +59,7 @@ def run():
             "",
             f"akkoord draait op {base_url}   (services: {', '.join(names)})",
             f"  API-documentatie: {base_url}/api/v1/openapi.json",
+            f"  verstuurde sms en e-mail (ontwikkelpagina's): {base_url}/dev/sms  {base_url}/dev/mail",
             f"  platformtoken: {settings.platform_token}",
             *lines,
             "Stoppen: Ctrl-C",
