@@ -179,12 +179,22 @@ def search(session, p: Principal, q: str | None, branch_id: int | None, page: in
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(Client.search_text.like(pattern, escape="\\"))
     offset = (page - 1) * per_page
-    rows = session.scalars(sa.select(Client).where(*where).order_by(Client.name, Client.id)
-                           .offset(offset).limit(per_page)).all()
-    if len(rows) < per_page and (rows or page == 1):
-        total = offset + len(rows)  # the last page: the total is known without counting
+    if text:
+        # One pass over the matches (trigram index or scan) gives the page and the total together.
+        found = session.execute(sa.select(Client, sa.func.count().over().label("total")).where(*where)
+                                .order_by(Client.name, Client.id).offset(offset).limit(per_page)).all()
+        rows = [r[0] for r in found]
+        total = found[0].total if found else None
     else:
-        total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
+        # The empty box walks the (firm, name) index for the page; the count is separate.
+        rows = session.scalars(sa.select(Client).where(*where).order_by(Client.name, Client.id)
+                               .offset(offset).limit(per_page)).all()
+        total = None
+    if total is None:
+        if len(rows) < per_page and (rows or page == 1):
+            total = offset + len(rows)  # the last page: the total is known without counting
+        else:
+            total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
     return {"items": [view(c) for c in rows], "total": total, "page": page, "per_page": per_page}
 
 
