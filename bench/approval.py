@@ -347,6 +347,19 @@ def one_at_a_time(env, token, n=100):
     return summary(latencies)
 
 
+def rpc_parts(env, token, principal, n=100):
+    """The two RPCs the gateway makes per request, timed one at a time from here."""
+    auth, screen = [], []
+    for _ in range(n):
+        started = time.perf_counter()
+        env.rpc.identity.authenticate(token=token)
+        auth.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        env.rpc.approval.list_requests(principal=principal, query={"status": "pending"})
+        screen.append((time.perf_counter() - started) * 1000)
+    return summary(auth), summary(screen)
+
+
 def through_gateway(env, token, rate, seconds):
     """Open loop: one request every 1/rate seconds, whatever the answers do."""
     import eventlet
@@ -430,6 +443,10 @@ def main(argv=None):
             principal = principal_of(env, token)
             floor, domain, page_rows, total, plan = direct(env, principal, args.rounds)
             sequential = one_at_a_time(env, token)
+            auth, screen_rpc = rpc_parts(env, token, principal)
+            print(f"one at a time: identity.authenticate RPC p50 {auth['p50']:.1f} ms (p99 {auth['p99']:.1f}), "
+                  f"approval.list_requests RPC p50 {screen_rpc['p50']:.1f} ms (p99 {screen_rpc['p99']:.1f}), "
+                  f"HTTP through the gateway p50 {sequential['p50']:.1f} ms (p99 {sequential['p99']:.1f})")
             gateway, errors, achieved = through_gateway(env, token, args.rate, args.seconds)
             rows.append((label, floor, domain, sequential, gateway, errors, achieved, page_rows, total))
             print(f"\n== {label}: {total} pending, page of {page_rows}")
