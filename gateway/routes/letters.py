@@ -13,6 +13,7 @@ register_remote_errors({
     "letters.exceptions.BatchPurged": (410, "batch_purged"),
     "letters.exceptions.NotAllowed": (403, "forbidden"),
     "letters.exceptions.InvalidLayout": (422, "invalid_layout"),
+    "letters.exceptions.BatchUnreadable": (503, "batch_unreadable"),
 })
 
 

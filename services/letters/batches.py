@@ -25,11 +25,12 @@ import sqlalchemy as sa
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from chassis.errors import Invalid, Unavailable
-from letters.exceptions import BatchNotFound, BatchNotReady, BatchPurged, InvalidLayout, NotAllowed
+from letters.exceptions import (BatchNotFound, BatchNotReady, BatchPurged, BatchUnreadable, InvalidLayout,
+                                NotAllowed)
 from letters.layout import LetterPainter, mailing_key
 from letters.models import Batch, BatchLetter, LetterBlock, PdfChunk, utcnow
 from letters.rendering import StreamingPdf
-from letters.storage import EncryptedChunkSink, open_letters, read_pdf, seal_letters
+from letters.storage import CorruptPdf, EncryptedChunkSink, open_letters, read_pdf, seal_letters
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ def pdf(session, principal, batch_id: int) -> tuple[dict, Batch, bool]:
     if batch.status != "done":
         raise BatchNotReady("De brieven zijn nog niet klaar.", {"batch_id": batch_id, "status": batch.status,
                                                                  "done": batch.done, "total": batch.total})
-    data = read_pdf(session, batch.id, batch.pdf_chunks)
+    try:
+        data = read_pdf(session, batch.id, batch.pdf_chunks)
+    except CorruptPdf as exc:
+        log.error("stored letters unreadable", extra={"batch_id": batch.id, "reason": str(exc)})
+        raise BatchUnreadable("De opgeslagen brieven kunnen niet worden gelezen. Maak de brieven opnieuw aan.",
+                              {"batch_id": batch.id}) from None
     first = batch.printed_at is None
     if first:
         batch.printed_at = utcnow()

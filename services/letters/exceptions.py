@@ -1,5 +1,5 @@
 """letters' domain errors (mapped to HTTP in gateway/routes/letters.py)."""
-from chassis.errors import Conflict, Forbidden, Invalid, NotFound
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 
 
 class BatchNotFound(NotFound):
@@ -20,3 +20,8 @@ class NotAllowed(Forbidden):
 
 class InvalidLayout(Invalid):
     code = "invalid_layout"
+
+
+class BatchUnreadable(Unavailable):
+    """The stored PDF does not decrypt or its chunks are out of place (tampering, or a changed key)."""
+    code = "batch_unreadable"

@@ -73,7 +73,10 @@ def read_pdf(session, batch_id: int, expected_chunks: int) -> bytes:
                            .order_by(PdfChunk.seq))
     count = 0
     for seq, data in rows:
-        plain = crypto.decrypt(bytes(data), _PDF)
+        try:
+            plain = crypto.decrypt(bytes(data), _PDF)
+        except crypto.InvalidToken:
+            raise CorruptPdf("chunk cannot be decrypted (changed, or another key)") from None
         if _HEADER.unpack_from(plain) != (batch_id, seq) or seq != count:
             raise CorruptPdf("chunk out of place")
         parts.append(plain[_HEADER.size:])

@@ -212,3 +212,21 @@ def test_letters_on_another_firms_letterhead_are_refused(portal, db_engine):
     with db_engine.connect() as conn:  # nothing of it is kept
         assert conn.execute(sa.text("SELECT count(*) FROM letters.letter_blocks WHERE batch_id = :b"),
                             {"b": created["batch_id"]}).scalar() == 0
+
+
+def test_a_tampered_pdf_chunk_is_refused_not_served(portal, db_engine):
+    firm, api, principal = _admin(portal, branches=["Amsterdam"])
+    created = portal.rpc.letters.create_batch(principal=principal, payload={
+        "kind": "pin", "branch_id": firm["branch_ids"][0], "letters": [letter(i, "1011 AB") for i in range(3)]})
+    wait_done(lambda: api.get(f"/api/v1/letters/{created['batch_id']}").json())
+    other = portal.rpc.letters.create_batch(principal=principal, payload={
+        "kind": "pin", "branch_id": firm["branch_ids"][0], "letters": [letter(9, "9999 ZZ")]})
+    wait_done(lambda: api.get(f"/api/v1/letters/{other['batch_id']}").json())
+    # another batch's (validly encrypted) chunk put in place of this one's
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE letters.pdf_chunks SET data = (SELECT data FROM letters.pdf_chunks "
+                             "WHERE batch_id = :o AND seq = 0) WHERE batch_id = :b AND seq = 0"),
+                     {"o": other["batch_id"], "b": created["batch_id"]})
+    response = api.get(f"/api/v1/letters/{created['batch_id']}/pdf")
+    assert response.status_code == 503 and response.json()["error"] == "batch_unreadable"
+    assert api.get(f"/api/v1/letters/{created['batch_id']}").json()["printed_at"] is None
