@@ -191,6 +191,19 @@ def test_decline_withdraw_and_a_corrected_document(approval_portal, fake_twilio,
     assert anna["api"].post(f"/api/v1/approvals/{second}/approve", json={"pin": anna["pin"]}).status_code == 409
     assert [i["id"] for i in anna["api"].get("/api/v1/approvals").json()["items"]] == [third]
 
+    # a firm adds its own document type; it is offered and approved like the built-in ones
+    added = w.admin.post("/api/v1/document-types", json={"code": "jaarverslag_stichting",
+                                                         "name": "Jaarverslag stichting"})
+    assert added.status_code == 201, added.text
+    assert w.admin.post("/api/v1/document-types", json={"code": "vat", "name": "Dubbel"}).status_code == 409
+    assert anna["api"].post("/api/v1/document-types", json={"code": "eigen_type", "name": "X"}).status_code == 403
+    types = {t["code"]: t for t in anna["api"].get("/api/v1/document-types").json()["items"]}
+    assert types["jaarverslag_stichting"]["builtin"] is False and types["payroll_tax"]["builtin"] is True
+    own = w.upload(w.admin, client["id"], document_type="jaarverslag_stichting", title="Jaarverslag 2025")
+    assert own.status_code == 201, own.text
+    listed = {i["id"]: i for i in anna["api"].get("/api/v1/approvals").json()["items"]}
+    assert listed[own.json()["approval_id"]]["document_type_name"] == "Jaarverslag stichting"
+
     withdrawn = w.admin.post(f"/api/v1/approvals/{third}/withdraw", json={"reason": "Cijfers wijzigen nog."})
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert w.admin.post(f"/api/v1/approvals/{third}/withdraw", json={}).status_code == 409
