@@ -71,3 +71,82 @@ def test_why_plain_nameko_rpc_is_not_enough(container_factory, service_config):
     counts = stop_one_replica_mid_stream(container_factory, service_config["AMQP_URI"],
                                          PlainSlowService, PlainSlowServiceB, 3.0)
     assert max(counts.values()) == 2, counts
+
+
+# -- events: a stopping consumer replica, redelivery, and the idempotent inbox ------------------
+
+import uuid  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+from nameko.standalone.events import event_dispatcher  # noqa: E402
+
+from chassis.db import Database  # noqa: E402
+from chassis.inbox import define_inbox, idempotent_handler  # noqa: E402
+
+EVENT_SCHEMA = "deploy_graceful_test"
+event_metadata = sa.MetaData(schema=EVENT_SCHEMA)
+event_inbox = define_inbox(event_metadata)
+event_effects = sa.Table("effects", event_metadata, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("key", sa.String(50), nullable=False))
+handler_runs = collections.Counter()
+
+
+class SlowConsumer:
+    name = "deploy_slow_consumer"
+    db = Database(EVENT_SCHEMA)
+
+    @idempotent_handler(event_inbox, "deploy_source", "thing_happened")
+    def on_thing(self, data, envelope):
+        handler_runs[data["key"]] += 1
+        self.db.session.execute(event_effects.insert().values(key=data["key"]))
+        self.db.session.flush()
+        eventlet.sleep(data["seconds"])
+
+
+class SlowConsumerB(SlowConsumer):
+    pass
+
+
+def test_stopping_consumer_replica_loses_no_event_and_the_inbox_keeps_effects_single(
+        container_factory, service_config, db_engine):
+    with db_engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {EVENT_SCHEMA}"))
+    event_metadata.drop_all(db_engine)
+    event_metadata.create_all(db_engine)
+    handler_runs.clear()
+    first = container_factory(SlowConsumer)
+    first.start()
+    dispatch = event_dispatcher(uri=service_config["AMQP_URI"])
+
+    def publish(key, seconds):
+        dispatch("deploy_source", "thing_happened", {
+            "event_id": str(uuid.uuid4()), "event_type": "thing_happened", "occurred_at": "2026-01-01T00:00:00Z",
+            "data": {"key": key, "seconds": seconds}})
+
+    for i in range(5):
+        publish(f"slow-{i}", 2.0)
+    eventlet.sleep(0.5)
+    assert sum(handler_runs.values()) == 5  # all in flight in the first replica
+    second = container_factory(SlowConsumerB)
+    second.start()
+    stopping = eventlet.spawn(first.stop)
+    for i in range(5):
+        publish(f"fast-{i}", 0.0)
+    stopping.wait()
+
+    expected = sorted([f"slow-{i}" for i in range(5)] + [f"fast-{i}" for i in range(5)])
+    deadline = eventlet.Timeout(30)
+    try:
+        while True:
+            with db_engine.connect() as conn:
+                keys = sorted(conn.execute(sa.select(event_effects.c.key)).scalars())
+                handled = conn.execute(sa.select(sa.func.count()).select_from(event_inbox)).scalar()
+            if len(set(keys)) == len(expected) and handled == len(expected):
+                break
+            eventlet.sleep(0.2)
+    finally:
+        deadline.cancel()
+    eventlet.sleep(1.0)  # a late duplicate would land now
+    with db_engine.connect() as conn:
+        keys = sorted(conn.execute(sa.select(event_effects.c.key)).scalars())
+    assert keys == expected  # every event's effect exactly once
