@@ -221,13 +221,15 @@ def import_once(stack, api, path: Path, commit: bool = True) -> dict:
     parsed = time.perf_counter()
     if not commit:
         return {"upload": uploaded - started, "preview": parsed - uploaded, "commit": float("nan"),
-                "total": float("nan"), "summary": ready["summary"], "result": {"created": 0}}
+                "total": float("nan"), "summary": ready["summary"], "result": {"created": 0},
+                "reader_peak_mb": ready.get("reader_peak_mb")}
     api.post(f"{stack.url}/api/v1/imports/{import_id}/commit", json={"rows": "all"}, timeout=60).raise_for_status()
     done = _wait(api, f"{stack.url}/api/v1/imports/{import_id}", ("done", "failed"))
     assert done["status"] == "done", done
     finished = time.perf_counter()
     return {"upload": uploaded - started, "preview": parsed - uploaded, "commit": finished - parsed,
-            "total": finished - started, "summary": ready["summary"], "result": done["result"]}
+            "total": finished - started, "summary": ready["summary"], "result": done["result"],
+            "reader_peak_mb": ready.get("reader_peak_mb")}
 
 
 def main(argv=None) -> int:
@@ -254,6 +256,7 @@ def main(argv=None) -> int:
                           "ratio": round(timings["total"] / floor_seconds, 1),
                           "ratio_preview": round((timings["upload"] + timings["preview"]) / floor_seconds, 1),
                           "importer_idle_mb": round(stack.idle_mb, 1), "importer_peak_mb": round(peak, 1),
+                          "xlsx_reader_child_peak_mb": timings["reader_peak_mb"],
                           "created": timings["result"]["created"]}
                 results.append(result)
                 print(json.dumps(result), flush=True)
