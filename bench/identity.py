@@ -147,6 +147,7 @@ def floor_seconds(n) -> float:
 
 
 def bulk(env, firm, n_users):
+    from identity import pins
     rng = random.Random(7)
     p = firm["principal"]
     rows = [{"number": f"U{n:06d}", "name": client_name(rng, n), "contact": f"{rng.choice(SURNAMES)}",
@@ -159,20 +160,24 @@ def bulk(env, firm, n_users):
         assert not result["errors"], result["errors"][:3]
         ids += list(result["ids"].values())
     upsert = time.perf_counter() - started
+    print(f"import (upsert_clients, {n_users} rows in batches of 2000): {upsert:.1f} s", flush=True)
 
     floor = floor_seconds(n_users)
+    print(f"floor: {n_users} argon2id hashes (t=2, m=19 MiB, p=1) over {pins.HASH_CONCURRENCY} threads: "
+          f"{floor:.1f} s ({floor / n_users * 1000:.1f} ms each)", flush=True)
 
     started = time.perf_counter()
     created = env.rpc.identity.bulk_create_users(p, {"client_ids": ids})
     users = time.perf_counter() - started
     assert len(created["created"]) == n_users, created["skipped"][:3]
+    print(f"bulk users with activation codes: {users:.1f} s = {users / floor:.2f}x floor", flush=True)
     wait_rendered(env, p, created["letter_batch_ids"])
 
     started = time.perf_counter()
     issued = env.rpc.identity.issue_tokens(p, {"client_ids": ids, "confirmation": "pin", "login": "password"})
     pins_seconds = time.perf_counter() - started
     assert len(issued["users"]) == n_users
-    wait_rendered(env, p, issued["letter_batch_ids"])
+    print(f"PIN issue: {pins_seconds:.1f} s = {pins_seconds / floor:.2f}x floor", flush=True)
     return {"upsert": upsert, "floor": floor, "users": users, "pins": pins_seconds}
 
 
@@ -292,19 +297,19 @@ def main(argv=None):
     os.environ.setdefault("AKKOORD_VAR_DIR", tempfile.mkdtemp(prefix="akkoord-bench-"))
     from nameko import config as nameko_config
     nameko_config.update({"serializer": "json"})
+    import signal
     from identity import pins
 
+    def stop(signum, _frame):  # a terminated bench still removes its database, vhost and child process
+        raise SystemExit(f"stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, stop)
+
     print(f"identity bench: {args.users} users/PINs, search over {args.clients} clients; "
-          f"{os.cpu_count()} cores, hashing concurrency {pins.HASH_CONCURRENCY}")
+          f"{os.cpu_count()} cores, hashing concurrency {pins.HASH_CONCURRENCY}", flush=True)
     with Environment(keep=args.keep) as env:
         firm = make_firm(env)
         if not args.skip_bulk:
-            b = bulk(env, firm, args.users)
-            print(f"import (upsert_clients, {args.users} rows in batches of 2000): {b['upsert']:.1f} s")
-            print(f"floor: {args.users} argon2id hashes (t=2, m=19 MiB, p=1) over {pins.HASH_CONCURRENCY} threads: "
-                  f"{b['floor']:.1f} s ({b['floor'] / args.users * 1000:.1f} ms each)")
-            print(f"bulk users with activation codes: {b['users']:.1f} s = {b['users'] / b['floor']:.2f}x floor")
-            print(f"PIN issue: {b['pins']:.1f} s = {b['pins'] / b['floor']:.2f}x floor")
+            bulk(env, firm, args.users)
         if not args.skip_search:
             seeded = seed_clients(env, firm, args.clients)
             print(f"seeded {args.clients} clients in {seeded:.1f} s")
