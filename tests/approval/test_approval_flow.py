@@ -209,3 +209,30 @@ def test_decline_withdraw_and_a_corrected_document(approval_portal, fake_twilio,
     assert w.admin.post(f"/api/v1/approvals/{third}/withdraw", json={}).status_code == 409
     assert anna["api"].post(f"/api/v1/approvals/{third}/decline",
                             json={"pin": anna["pin"], "reason": "x"}).status_code == 409
+
+
+def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_twilio):
+    """identity counts and locks; approval passes its verdicts on under its own error codes."""
+    w = World(approval_portal, fake_twilio)
+    client = w.client()
+    anna = w.user(client["id"], "Anna Jansen", confirmation="pin")
+    sam = w.user(client["id"], "Sam Jansen", mobile="+31612345688")
+    w.tokens([sam], "sms")
+    request_id = w.upload(w.admin, client["id"]).json()["approval_id"]
+    wrong_pin = "000000" if anna["pin"] != "000000" else "111111"
+    codes = [anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": wrong_pin}).json()["error"]
+             for _ in range(10)]
+    assert codes == ["wrong_pin"] * 9 + ["pin_locked"]
+    locked = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]})
+    assert locked.status_code == 403 and locked.json()["error"] == "pin_locked"
+
+    assert sam["api"].post(f"/api/v1/approvals/{request_id}/sms").status_code == 202
+    code = w.sms_code(sam, after=0)
+    wrong_code = "000000" if code != "000000" else "111111"
+    answers = [sam["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": wrong_code}).json()["error"]
+               for _ in range(5)]
+    assert answers == ["wrong_code"] * 4 + ["code_expired"]
+    dead = sam["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": code})
+    assert dead.status_code == 422 and dead.json()["error"] == "code_expired"
+    status = w.admin.get(f"/api/v1/approvals/{request_id}").json()
+    assert status["status"] == "pending" and status["approved_by"] == []
