@@ -2,6 +2,8 @@
 the twilio fake) ⇄ letters (certificate), PostgreSQL and RabbitMQ all real."""
 import base64
 import hashlib
+import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -211,15 +213,17 @@ def test_decline_withdraw_and_a_corrected_document(approval_portal, fake_twilio,
                             json={"pin": anna["pin"], "reason": "x"}).status_code == 409
 
 
-def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_twilio):
-    """identity counts and locks; approval passes its verdicts on under its own error codes."""
+def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_twilio, caplog):
+    """identity counts and locks; approval passes its verdicts on under its own error codes;
+    no secret is written to the logs on the way."""
+    caplog.set_level(logging.DEBUG)
     w = World(approval_portal, fake_twilio)
     client = w.client()
     anna = w.user(client["id"], "Anna Jansen", confirmation="pin")
     sam = w.user(client["id"], "Sam Jansen", mobile="+31612345688")
     w.tokens([sam], "sms")
     request_id = w.upload(w.admin, client["id"]).json()["approval_id"]
-    wrong_pin = "000000" if anna["pin"] != "000000" else "111111"
+    wrong_pin = f"{(int(anna['pin']) + 1) % 1_000_000:06d}"
     codes = [anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": wrong_pin}).json()["error"]
              for _ in range(10)]
     assert codes == ["wrong_pin"] * 9 + ["pin_locked"]
@@ -228,7 +232,7 @@ def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_
 
     assert sam["api"].post(f"/api/v1/approvals/{request_id}/sms").status_code == 202
     code = w.sms_code(sam, after=0)
-    wrong_code = "000000" if code != "000000" else "111111"
+    wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
     answers = [sam["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"code": wrong_code}).json()["error"]
                for _ in range(5)]
     assert answers == ["wrong_code"] * 4 + ["code_expired"]
@@ -236,3 +240,8 @@ def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_
     assert dead.status_code == 422 and dead.json()["error"] == "code_expired"
     status = w.admin.get(f"/api/v1/approvals/{request_id}").json()
     assert status["status"] == "pending" and status["approved_by"] == []
+    ours = ("approval", "gateway", "identity", "chassis", "nameko")
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith(ours))
+    assert "approval.approve" in logged  # the workers were logged ...
+    for secret in (anna["pin"], wrong_pin, code, wrong_code):
+        assert not re.search(rf"(?<!\d){secret}(?!\d)", logged)  # ... but none of the secrets
