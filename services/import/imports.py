@@ -226,6 +226,7 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
     record.batches = (count + COMMIT_BATCH - 1) // COMMIT_BATCH
     record.progress_done, record.progress_total = 0, count
     record.status = "committing"
+    record.attempts = 0
     record.commit_started_at = now()
     record.result = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     return view(session, record)

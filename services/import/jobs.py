@@ -40,6 +40,7 @@ PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
 LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
 POLL_SECONDS = 2.0
 YIELD_EVERY = 100
+MAX_ATTEMPTS = int(os.environ.get("AKKOORD_IMPORT_MAX_ATTEMPTS", "5"))
 COMMIT_CONCURRENCY = int(os.environ.get("AKKOORD_IMPORT_COMMIT_CONCURRENCY", "3"))
 MAX_JOBS = 2
 # Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
@@ -147,7 +148,7 @@ def claim(engine, owner: str) -> int | None:
         if job_id is None:
             return None
         conn.execute(sa.update(Import).where(Import.id == job_id).values(
-            lease_owner=owner, lease_until=moment + timedelta(seconds=LEASE_SECONDS)))
+            lease_owner=owner, lease_until=moment + timedelta(seconds=LEASE_SECONDS), attempts=Import.attempts + 1))
     return job_id
 
 
@@ -162,6 +163,11 @@ def run(session, identity, import_id: int, owner: str, poller=None):
     record = session.get(Import, import_id)
     if record is None or record.lease_owner != owner:
         return None
+    if record.attempts > MAX_ATTEMPTS:  # a poison job must not loop forever
+        log.error("import job given up", extra={"import_id": import_id, "status": record.status})
+        what = "inlezen" if record.status == "parsing" else "doorvoeren"
+        return _fail(session, record, f"Het {what} van deze import is herhaaldelijk mislukt; neem contact op met "
+                                      "de beheerder.", {"attempts": record.attempts})
     try:
         if record.status == "parsing":
             parse(session, identity, record, owner)
@@ -234,6 +240,7 @@ def parse(session, identity, record: Import, owner: str):
     record.summary = dict(counts, reader_peak_mb=getattr(source, "peak_mb", None))
     record.progress_done = record.progress_total = state["done"]
     record.status = "ready"
+    record.attempts = 0
     record.parsed_at = now()
     record.lease_owner = record.lease_until = None
     session.commit()

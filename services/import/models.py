@@ -56,6 +56,7 @@ class Import(Base):
     committed_by: Mapped[int | None] = mapped_column()
     batches: Mapped[int] = mapped_column(default=0)
     result: Mapped[dict | None] = mapped_column(sa.JSON)   # created, updated, unchanged counts
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # claims of the current job
     lease_owner: Mapped[str | None] = mapped_column(sa.String(36))
     lease_until: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=now)

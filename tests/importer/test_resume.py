@@ -83,3 +83,19 @@ def _resumed(values, wizard, upload, sent, db_engine, recorded_before):
         assert done["result"]["unchanged"] >= 2  # at least batch 1 (2 rows) came back as already there
     finally:
         portal.stop()
+
+
+def test_a_job_that_keeps_failing_is_given_up_with_a_message(portal, monkeypatch):
+    from importer import preview
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("bug in the preview")
+
+    monkeypatch.setattr(preview, "classify", broken)
+    monkeypatch.setattr(jobs, "LEASE_SECONDS", 0.5)
+    monkeypatch.setattr(jobs, "MAX_ATTEMPTS", 2)
+    wizard = Wizard(portal)
+    upload = wizard.upload("k.csv", csv_bytes([["000801", "A", "", "", "", "", ""]]))
+    status = wizard.wait(upload["id"], ("failed", "ready"), timeout=60)
+    assert status["status"] == "failed"
+    assert "herhaaldelijk mislukt" in status["error"]["message"] and status["error"]["attempts"] == 3
