@@ -83,6 +83,7 @@ class RowOut(Schema):
     values = fields.Dict()
     errors = fields.Dict()
     changes = fields.List(fields.String())
+    previous = fields.Dict(metadata={"description": "huidige waarde per veld dat wijzigt"})
 
 
 class RowsOut(Schema):

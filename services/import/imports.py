@@ -198,8 +198,14 @@ def rows(session, p: Principal, import_id: int, query: dict) -> dict:
     page, per_page = query.get("page", 1), query.get("per_page", 100)
     result = session.execute(sa.select(import_rows).where(*where).order_by(import_rows.c.row_number)
                              .offset((page - 1) * per_page).limit(per_page))
-    items = [{"row": r.row_number, "number": r.number, "status": r.status, "values": masked(r.data),
-              "errors": r.errors or {}, "changes": r.changes or []} for r in result]
+    items = []
+    for r in result:
+        changes = r.changes or {}
+        if isinstance(changes, list):
+            changes = {"fields": changes}
+        items.append({"row": r.row_number, "number": r.number, "status": r.status, "values": masked(r.data),
+                      "errors": r.errors or {}, "changes": changes.get("fields", []),
+                      "previous": changes.get("previous", {})})
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 

@@ -289,6 +289,8 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
             status, data, changes = "invalid", raw, None
         else:
             status, changes = preview.classify(schema, clean, existing.get(number))
+            if changes:
+                changes = {"fields": changes, "previous": preview.previous(existing[number], changes)}
             data = clean
         counts[status] += 1
         records.append((row_number, number, status, imports.seal_bsn(data), errors or None,

@@ -34,3 +34,14 @@ def classify(schema: ClientRowSchema, clean: dict, existing: dict | None) -> tup
     if "branch_id" in clean and clean["branch_id"] != existing.get("branch_id"):
         changes.append("branch")
     return ("update", changes) if changes else ("unchanged", None)
+
+
+def previous(existing: dict, changed: list) -> dict:
+    """What the client holds now for each field an update would change (a BSN shown masked)."""
+    result = {}
+    for field in changed:
+        value = existing.get("branch_id") if field == "branch" else existing.get(field)
+        if field == "bsn" and value:
+            value = "*" * 6 + str(value)[-3:]
+        result[field] = value
+    return result

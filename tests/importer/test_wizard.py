@@ -73,6 +73,7 @@ def test_xlsx_update_changes_only_filled_cells_and_new_ones_go_in_the_group(wiza
     assert status["columns"]["unknown"] == ["Kleur"]
     update = wizard.rows(second["id"], "update")[0]
     assert update["changes"] == ["city"]
+    assert update["previous"] == {"city": "Utrecht"} and update["values"]["city"] == "Amersfoort"
 
     wizard.commit(second["id"], group_id=group_id)
     done = wizard.wait(second["id"], ("done", "failed"))
