@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError, UnknownService
-from nameko.web.handlers import http
+from gateway.server import http
 from werkzeug.wrappers import Response
 
 from chassis.errors import AkkoordError, BadRequest, NotAuthenticated

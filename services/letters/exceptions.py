@@ -11,6 +11,7 @@ class BatchNotReady(Conflict):
 
 
 class BatchPurged(Conflict):
+    status = 410  # gone: purged after the retention period
     code = "batch_purged"
 
 

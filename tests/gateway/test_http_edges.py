@@ -157,3 +157,9 @@ def test_logs_never_contain_secrets(portal):
     assert '"path": "/api/v1/me"' in captured  # the gateway did log these requests
     for secret in (admin["password"], token, portal.platform_token):
         assert secret not in captured
+
+
+def test_paths_no_rule_can_match_still_answer_json(portal):
+    # A newline in a path segment matches no werkzeug rule, not even the catch-all.
+    assert_error(portal.api().get("/api/v1/approvals/%0A/evidence"), 404, "not_found")
+    assert_error(portal.api().get("/api/v1/branches/12%0A"), 404, "not_found")

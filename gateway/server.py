@@ -1,0 +1,40 @@
+"""nameko's web server, answering in JSON even before a route matched.
+
+Werkzeug's own errors (a path no rule can match, such as one with a newline in
+it; a malformed request line) would otherwise leave as HTML pages.
+"""
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
+
+from gateway.errors import error_response
+
+_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "bad_request"}
+
+
+class JsonWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            status = exc.code or 400
+            message = "Deze route bestaat niet." if status == 404 else "Ongeldig verzoek."
+            response = error_response(status, _CODES.get(status, "bad_request"), message)
+        return response(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
+class ApiRequestHandler(HttpRequestHandler):
+    server = JsonWebServer()
+
+
+http = ApiRequestHandler.decorator
