@@ -212,6 +212,8 @@ def parse(session, identity, record: Import, owner: str):
             source.load()
         rows = source.rows()
         header = next(rows, None)
+        while header is not None and not any(c is not None for c in header[1]):
+            header = next(rows, None)  # empty rows above the header row
         if header is None:
             return _fail(session, record, "Het bestand bevat geen kopregel en geen rijen.")
         headers = match_headers(header[1])

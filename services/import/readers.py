@@ -263,7 +263,11 @@ def xlsx_header(path) -> list:
                     cells.append(None)
                 cells.append((state["type"], "".join(state["text"])))
             elif local == "row":
-                state["done"] = True
+                if any(c and c[1] for c in cells):
+                    state["done"] = True
+                else:  # a formatted but empty row above the header (Excel writes those): keep looking
+                    cells.clear()
+                    state["col"] = -1
 
         def text(data):
             if state["in_value"]:

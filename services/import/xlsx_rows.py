@@ -36,9 +36,10 @@ def main(path: str) -> int:
         return 2
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["total", max(sheet.height - 1, 0)])
-    first = (sheet.start or (0, 0))[0] + 1
+    # python-calamine (0.9, pinned) yields rows from the sheet's first row, empty ones above the data
+    # included, so the position is the row number Excel shows (tests/importer/test_reading.py checks it).
     for index, row in enumerate(sheet.iter_rows()):
-        out.writerow([first + index] + ["" if (t := cell_text(v)) is None else t for v in row])
+        out.writerow([index + 1] + ["" if (t := cell_text(v)) is None else t for v in row])
     sys.stdout.flush()
     return 0
 

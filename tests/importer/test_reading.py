@@ -153,3 +153,19 @@ def test_header_is_read_without_decoding_the_sheet(tmp_path):
     csv_path.write_bytes(csv_bytes([], headers=["Naam", "Plaats"], encoding="cp1252"))
     with pytest.raises(MissingColumns):
         readers.check_header("csv", csv_path)
+
+
+def test_header_below_empty_formatted_rows_is_found(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["A1"].font = Font(bold=True)  # styled, empty: Excel writes a <row> for it
+    sheet["A2"], sheet["B2"] = "Klantnummer", "Naam"
+    sheet["A3"], sheet["B3"] = "1", "Eerste"
+    path = tmp_path / "leeg-boven.xlsx"
+    workbook.save(path)
+    assert readers.xlsx_header(path) == ["Klantnummer", "Naam"]
+    source = readers.open_source("xlsx", path).load()
+    rows = [r for r in source.rows() if any(r[1])]
+    assert rows == [(2, ["Klantnummer", "Naam"]), (3, ["1", "Eerste"])]  # Excel's row numbers

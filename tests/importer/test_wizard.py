@@ -285,3 +285,21 @@ def test_repeated_numbers_are_caught_across_parse_batches(wizard, monkeypatch):
     assert invalid == {5: "Dubbel cliëntnummer: rij 2 telt.", 6: "Dubbel cliëntnummer: rij 2 telt.",
                        7: "Dubbel cliëntnummer: rij 3 telt."}
     assert {r["number"]: r["values"]["name"] for r in wizard.rows(upload["id"], "new")}["000701"] == "Eerste"
+
+
+def test_xlsx_with_empty_rows_above_the_header(wizard):
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["A1"].font = Font(bold=True)
+    sheet["A3"], sheet["B3"] = "Debiteurnummer", "Relatienaam"
+    sheet["A4"], sheet["B4"] = "000901", "Onder de kop"
+    out = io.BytesIO()
+    workbook.save(out)
+    upload = wizard.upload("titel.xlsx", out.getvalue())
+    status = wizard.wait(upload["id"])
+    assert status["summary"]["new"] == 1, status
+    assert wizard.rows(upload["id"], "new")[0]["row"] == 4
