@@ -117,8 +117,15 @@ def make_firm(env) -> dict:
                          headers={"Authorization": f"Bearer {os.environ['AKKOORD_PLATFORM_TOKEN']}"},
                          json={"name": f"Bench kantoor {suffix}", "multi_branch": True,
                                "branches": ["Amsterdam", "Utrecht"], "admin": admin}).json()
-    login = requests.post(env.base + "/api/v1/session", timeout=60,
-                          json={"username": admin["username"], "password": admin["password"]}).json()
+    assert "firm_id" in firm, firm
+    for _ in range(5):  # the services may still be warming up right after start
+        login = requests.post(env.base + "/api/v1/session", timeout=60,
+                              json={"username": admin["username"], "password": admin["password"]}).json()
+        if "token" in login:
+            break
+        time.sleep(2)
+    else:
+        raise SystemExit(f"could not log in: {login}")
     firm["token"] = login["token"]
     firm["principal"] = env.rpc.identity.authenticate(token=login["token"])
     return firm
