@@ -91,7 +91,8 @@ class WorkerSession:
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = self._provider.sessionmaker()
+            # Listeners on the session (e.g. identity's principal changes) find their worker here.
+            self._session = self._provider.sessionmaker(info={"worker_session": self})
         return self._session
 
     @property

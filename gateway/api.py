@@ -126,7 +126,7 @@ def route(method: str, path: str, *, summary: str, tags=("general",), auth: str 
                 if auth in ("user", "optional"):
                     token = bearer_token(request)
                     if token:
-                        ctx.principal = self.identity.authenticate(token=token, ip=ctx.ip)
+                        ctx.principal = self.resolve_principal(token, ctx.ip)
                     elif auth == "user":
                         raise NotAuthenticated("Niet ingelogd.")
                 elif auth == "platform":

@@ -1,9 +1,12 @@
 """The gateway service: HTTP entrypoints only, every answer from a service over RPC."""
+from nameko.events import BROADCAST, event_handler
+
 from chassis.rpc_client import ServiceRpc
 
 from chassis import config
 from chassis.errors import NotAuthenticated
 from chassis.secrets import constant_time_equal
+from gateway.principals import PrincipalCache
 from gateway.routes.approval import ApprovalRoutes
 from gateway.routes.filing import FilingRoutes
 from gateway.routes.identity import IdentityRoutes
@@ -23,6 +26,21 @@ class GatewayService(IdentityRoutes, ImportRoutes, ApprovalRoutes, NotifyRoutes,
     notify = ServiceRpc("notify")
     letters = ServiceRpc("letters")
     filing = ServiceRpc("filing")
+    principals = PrincipalCache()
+
+    def resolve_principal(self, token, ip):
+        """The principal behind a bearer token: cached for a few seconds (gateway/principals.py)."""
+        principal = self.principals.get(token)
+        if principal is None:
+            generation = self.principals.generation
+            principal = self.identity.authenticate(token=token, ip=ip)
+            self.principals.put(token, principal, generation)
+        return principal
+
+    @event_handler("identity", "principals_changed", handler_type=BROADCAST, reliable_delivery=False)
+    def principals_changed(self, payload):
+        """identity changed these users' sessions, rights or clients: every replica drops them."""
+        self.principals.forget_users(payload.get("user_ids") or [])
 
     def platform_principal(self, token):
         expected = config.load().platform_token

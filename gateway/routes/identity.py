@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 
 from chassis.errors import Unavailable
 
-from gateway.api import route
+from gateway.api import bearer_token, route
 from gateway.errors import register_remote_errors
 
 register_remote_errors({
@@ -293,6 +293,7 @@ class IdentityRoutes:
     @route("DELETE", "/api/v1/session", summary="Uitloggen", tags=["session"], status=204)
     def logout(self, request, ctx):
         self.identity.logout(principal=ctx.principal)
+        self.principals.forget_token(bearer_token(request))
         return None, 204
 
     @route("GET", "/api/v1/me", summary="De ingelogde gebruiker, kantoor, vestiging, cliënten en rechten",

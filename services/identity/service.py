@@ -1,7 +1,6 @@
 """identity's entrypoints: thin; the rules live in the domain modules."""
 from marshmallow import ValidationError
 
-from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
 from chassis.outbox import EventOutbox
@@ -10,6 +9,7 @@ from chassis.rpc_client import ServiceRpc
 from identity import (activation, clients, confirmation, directory, firms, principals, sessions, tokens,
                       users)
 from identity.exceptions import NotAllowed
+from identity.principal_changes import WatchedDatabase
 from identity.models import outbox
 from identity.schemas import (ActivateSchema, BranchInSchema, BranchPatchSchema, BulkSchema,
                               CheckConfirmationSchema, ClientInSchema, ClientUserInSchema, CreateFirmSchema,
@@ -21,7 +21,7 @@ from identity.schemas import (ActivateSchema, BranchInSchema, BranchPatchSchema,
 class IdentityService:
     name = "identity"
 
-    db = Database("identity")
+    db = WatchedDatabase("identity")  # reports principal changes to the gateways' caches
     events = EventOutbox(outbox)
     health = HealthCheck()
     notify = ServiceRpc("notify")

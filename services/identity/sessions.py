@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from eventlet import tpool
 
 from chassis import secrets
+from identity import principal_changes
 from identity.exceptions import InvalidCredentials, LoginThrottled, SessionExpired
 from identity.models import Branch, Firm, LoginThrottle, Session, User
 
@@ -119,6 +120,7 @@ def end_session(session, session_id: int) -> None:
 def end_all_sessions(session, user_id: int) -> None:
     session.execute(sa.update(Session).where(Session.user_id == user_id, Session.ended_at.is_(None))
                     .values(ended_at=now()))
+    principal_changes.mark(session, [user_id])
 
 
 def firm_and_branch(session, user: User) -> tuple[Firm, Branch | None]:
