@@ -10,6 +10,7 @@ import os
 
 import eventlet
 from nameko.rpc import ServiceRpc as _ServiceRpc
+from nameko.rpc import get_rpc_exchange
 
 from chassis.errors import Unavailable
 
@@ -43,6 +44,15 @@ class ServiceRpc(_ServiceRpc):
         self.deadline = timeout or DEFAULT_TIMEOUT
         kwargs.setdefault("expiration", self.deadline)
         super().__init__(target_service, **kwargs)
+
+    def setup(self):
+        super().setup()
+        # nameko re-declares the reply queue (exchange, queue, binding: three broker round trips)
+        # before EVERY request, because a queue with x-expires is never cached by kombu. The reply
+        # listener declares that queue whenever it (re)connects, and it only expires after minutes
+        # without a consumer; a request sent in that window times out into Unavailable. Declaring
+        # the exchange once per connection (cached) is enough; bench rpc shows the difference.
+        self.publisher.declare = [get_rpc_exchange()]
 
     def get_dependency(self, worker_ctx):
         return _Deadline(super().get_dependency(worker_ctx), self.deadline, self.target_service)

@@ -1,0 +1,63 @@
+"""chassis.rpc_client.ServiceRpc: no broker round trips to re-declare the reply queue per request,
+and a deadline that turns a stopped service into Unavailable."""
+import kombu
+import pytest
+from nameko.testing.services import entrypoint_hook
+
+from chassis.entrypoints import rpc
+from chassis.errors import Unavailable
+from chassis.rpc_client import ServiceRpc
+
+
+class EchoService:
+    name = "rpcclient_echo"
+
+    @rpc
+    def echo(self, value):
+        return value
+
+
+class CallerService:
+    name = "rpcclient_caller"
+    echo_service = ServiceRpc("rpcclient_echo", timeout=2)
+
+    @rpc
+    def call_many(self, n):
+        return [self.echo_service.echo(i) for i in range(n)]
+
+
+@pytest.fixture
+def queue_declares(monkeypatch):
+    declared = []
+    original = kombu.Queue.declare
+
+    def counting(self, *args, **kwargs):
+        declared.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(kombu.Queue, "declare", counting)
+    return declared
+
+
+def test_requests_do_not_redeclare_the_reply_queue(container_factory, queue_declares):
+    echo = container_factory(EchoService)
+    echo.start()
+    caller = container_factory(CallerService)
+    caller.start()
+    with entrypoint_hook(caller, "call_many") as call_many:
+        assert call_many(2) == [0, 1]  # warm: the reply listener has declared its queue
+        before = [name for name in queue_declares if name.startswith("rpc.reply-rpcclient_caller")]
+        assert call_many(25) == list(range(25))
+    after = [name for name in queue_declares if name.startswith("rpc.reply-rpcclient_caller")]
+    assert after == before  # nameko alone declares it again before every one of the 25 requests
+
+
+def test_a_stopped_service_gives_unavailable_after_the_deadline(container_factory):
+    echo = container_factory(EchoService)
+    echo.start()
+    caller = container_factory(CallerService)
+    caller.start()
+    echo.stop()  # its queue stays, nobody consumes it
+    with entrypoint_hook(caller, "call_many") as call_many:
+        with pytest.raises(Unavailable):
+            call_many(1)
