@@ -80,9 +80,10 @@ class Environment:
                    AKKOORD_VAR_DIR=os.environ["AKKOORD_VAR_DIR"])
         # One process per group, as separate pods would be: the portal's work spreads over the cores.
         log = open(os.path.join(os.environ["AKKOORD_VAR_DIR"], "portal.log"), "w")
+        self.groups = (["identity", "letters", "notify"], ["approval"], ["gateway"])
         self.children = [subprocess.Popen([sys.executable, "-c", f"from chassis import runner; runner.run({group!r})"],
                                           env=env, stdout=subprocess.DEVNULL, stderr=log)
-                         for group in (["identity", "letters", "notify"], ["approval"], ["gateway"])]
+                         for group in self.groups]
         self.base = f"http://{self.http}"
         self._wait_ready()
         self.client = ClusterRpcClient(uri=self.amqp)
@@ -360,6 +361,44 @@ def rpc_parts(env, token, principal, n=100):
     return summary(auth), summary(screen)
 
 
+def cpu_snapshot(env) -> dict:
+    """CPU seconds used so far by each part of the portal, RabbitMQ, PostgreSQL and this process
+    (Linux /proc; loopback-only machine, so the broker and the database are ours to count)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def by_name(name):
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/comm") as f:
+                        if f.read().strip() == name:
+                            total += of(entry)
+                except OSError:
+                    pass
+        return total
+
+    parts = {", ".join(group): of(child.pid) for group, child in zip(env.groups, env.children)}
+    parts["RabbitMQ"] = by_name("beam.smp")
+    parts["PostgreSQL"] = by_name("postgres")
+    parts["load generator (this process)"] = of(os.getpid())
+    return parts
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> str:
+    used = {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in before}
+    total = sum(used.values())
+    return ", ".join(f"{k} {v:.1f}" for k, v in used.items()) + f"; total {total:.1f} ms CPU a request"
+
+
 def through_gateway(env, token, rate, seconds):
     """Open loop: one request every 1/rate seconds, whatever the answers do."""
     import eventlet
@@ -447,7 +486,10 @@ def main(argv=None):
             print(f"one at a time: identity.authenticate RPC p50 {auth['p50']:.1f} ms (p99 {auth['p99']:.1f}), "
                   f"approval.list_requests RPC p50 {screen_rpc['p50']:.1f} ms (p99 {screen_rpc['p99']:.1f}), "
                   f"HTTP through the gateway p50 {sequential['p50']:.1f} ms (p99 {sequential['p99']:.1f})")
+            cpu_before = cpu_snapshot(env)
             gateway, errors, achieved = through_gateway(env, token, args.rate, args.seconds)
+            print(f"CPU per request at {args.rate:g}/s (ms): "
+                  f"{cpu_per_request(cpu_before, cpu_snapshot(env), int(args.rate * args.seconds) + 20)}")
             rows.append((label, floor, domain, sequential, gateway, errors, achieved, page_rows, total))
             print(f"\n== {label}: {total} pending, page of {page_rows}")
             print("plan of the page query:\n  " + plan.replace("\n", "\n  "))

@@ -230,7 +230,9 @@ PEOPLE_COLUMNS = (Participant.request_id, Participant.user_id, Participant.name,
 def _people_rows(session, request_ids) -> dict:
     out: dict = {rid: [] for rid in request_ids}
     if request_ids:
-        for row in session.execute(sa.select(*PEOPLE_COLUMNS).where(Participant.request_id.in_(list(request_ids)))
+        # one expanding parameter: SQLAlchemy would otherwise coerce every id into its own bind
+        ids = sa.bindparam("request_ids", list(request_ids), expanding=True)
+        for row in session.execute(sa.select(*PEOPLE_COLUMNS).where(Participant.request_id.in_(ids))
                                    .order_by(Participant.request_id, Participant.name, Participant.user_id)):
             out[row.request_id].append(row)
     return out
@@ -243,8 +245,9 @@ def screen(session, principal, query: dict) -> dict:
     if principal.is_client:
         if not principal.client_ids:
             return {"items": [], "total": 0, "page": page, "per_page": per_page}
+        client_ids = sa.bindparam("client_ids", list(principal.client_ids), expanding=True)
         base = sa.select(*SCREEN_COLUMNS).join(Participant, Participant.request_id == Request.id).where(
-            Participant.user_id == principal.user_id, Participant.client_id.in_(principal.client_ids),
+            Participant.user_id == principal.user_id, Participant.client_id.in_(client_ids),
             Request.firm_id == principal.firm_id)
         if status == PENDING:
             base = base.where(Participant.open)  # the bare column: matches the partial index predicate
@@ -252,7 +255,7 @@ def screen(session, principal, query: dict) -> dict:
             base = base.where(Request.status == status)
         order = (Participant.opened_at.desc(), Participant.request_id.desc())
         count = sa.select(sa.func.count()).select_from(Participant).where(
-            Participant.user_id == principal.user_id, Participant.client_id.in_(principal.client_ids))
+            Participant.user_id == principal.user_id, Participant.client_id.in_(client_ids))
         if status == PENDING:
             count = count.where(Participant.open)
         elif status != "all":
