@@ -1,7 +1,7 @@
 """Approval screen under load: through the gateway against the same query run directly.
 
     python -m bench approval [--clients 50000] [--users 200000] [--requests 500000]
-                             [--rate 50] [--seconds 20] [--keep]
+                             [--rate 50] [--seconds 20] [--approval-replicas 1] [--keep]
 
 Set-up (not timed): a throwaway PostgreSQL database and RabbitMQ vhost; the portal runs
 in three child processes (identity+letters+notify, approval, gateway), as separate pods
@@ -18,7 +18,8 @@ Measured, for the client user's screen and the branch staff member's screen
 2. domain: approval's ``requests.screen`` in this process on its own session (every query
    of the screen plus building the answer), i.e. the service's work without RPC;
 3. gateway: HTTP at a fixed arrival rate (open loop, ``--rate`` per second for
-   ``--seconds``): bearer-token check in identity, RPC to approval, JSON back.
+   ``--seconds``): bearer token (the gateway's principal cache, identity when it expires), RPC
+   to approval, JSON back; with the CPU each process, RabbitMQ and PostgreSQL spent per request.
 4. gateway one at a time: the same request sequentially (service time without queueing).
 Printed: p50/p99 of each, the gateway's ratio against the floor, and the gateway's share
 (gateway p50 minus domain p50, as a part of gateway p50, one at a time).
@@ -51,8 +52,9 @@ def summary(values_ms):
 class Environment:
     """Database, vhost and the portal in a child process."""
 
-    def __init__(self, keep=False):
+    def __init__(self, keep=False, approval_replicas=1):
         self.keep = keep
+        self.approval_replicas = approval_replicas
 
     def __enter__(self):
         import sqlalchemy as sa
@@ -80,7 +82,7 @@ class Environment:
                    AKKOORD_VAR_DIR=os.environ["AKKOORD_VAR_DIR"])
         # One process per group, as separate pods would be: the portal's work spreads over the cores.
         log = open(os.path.join(os.environ["AKKOORD_VAR_DIR"], "portal.log"), "w")
-        self.groups = (["identity", "letters", "notify"], ["approval"], ["gateway"])
+        self.groups = (["identity", "letters", "notify"],) + (["approval"],) * self.approval_replicas + (["gateway"],)
         self.children = [subprocess.Popen([sys.executable, "-c", f"from chassis import runner; runner.run({group!r})"],
                                           env=env, stdout=subprocess.DEVNULL, stderr=log)
                          for group in self.groups]
@@ -386,7 +388,10 @@ def cpu_snapshot(env) -> dict:
                     pass
         return total
 
-    parts = {", ".join(group): of(child.pid) for group, child in zip(env.groups, env.children)}
+    parts = {}
+    for n, (group, child) in enumerate(zip(env.groups, env.children)):
+        label = ", ".join(group)
+        parts[label if label not in parts else f"{label} #{n}"] = of(child.pid)
     parts["RabbitMQ"] = by_name("beam.smp")
     parts["PostgreSQL"] = by_name("postgres")
     parts["load generator (this process)"] = of(os.getpid())
@@ -459,6 +464,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=300, help="direct query repetitions")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--approval-replicas", type=int, default=1,
+                        help="approval processes (replicas competing on its queue), as an HPA would add")
     args = parser.parse_args(argv)
     if args.clients < CLIENT_LINKS * 2 or args.requests < args.clients:
         parser.error("need at least 40 clients and one request per client")
@@ -470,8 +477,8 @@ def main(argv=None):
     nameko_config.update({"serializer": "json"})
 
     print(f"approval screen bench: {args.clients} clients, {args.users} users, {args.requests} requests; "
-          f"{args.rate:g}/s for {args.seconds:g} s per screen")
-    with Environment(keep=args.keep) as env:
+          f"{args.rate:g}/s for {args.seconds:g} s per screen; {args.approval_replicas} approval replica(s)")
+    with Environment(keep=args.keep, approval_replicas=args.approval_replicas) as env:
         people = make_people(env)
         seeded = seed_approval(env, people, args.clients, args.users, args.requests)
         print(f"seeded in {seeded['seconds']:.1f} s: {seeded['requests']} requests, {seeded['participants']} "
