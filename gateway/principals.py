@@ -65,6 +65,10 @@ class PrincipalStore:
             self._entries.pop(key, None)
         return len(stale)
 
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
     def __len__(self):
         return len(self._entries)
 

@@ -123,6 +123,15 @@ class Portal:
     def kill(self):
         self.runner.kill()
 
+    def drop_cached_principals(self):
+        """Forget the gateway's cached token → principal answers, as their TTL would: for tests that
+        change identity's tables directly, behind identity's change broadcast."""
+        from gateway.principals import PrincipalCache
+        for container in self.runner.containers:
+            for dependency in container.dependencies:
+                if isinstance(dependency, PrincipalCache):
+                    dependency.store.clear()
+
     def api(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token)
 

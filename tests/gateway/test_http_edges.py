@@ -86,6 +86,7 @@ def test_session_tokens_are_random_hashed_and_expire(portal, db_engine):
         with db_engine.begin() as conn:
             conn.execute(sa.text(f"UPDATE identity.sessions SET {column} = {column} - :d "
                                  "WHERE token_hash = :h"), {"d": delta, "h": token_digest(of)})
+        portal.drop_cached_principals()  # a change behind identity's back: as if the gateway's TTL ran out
 
     # 29 idle minutes: still valid; 31: expired.
     shift("last_seen_at", dt.timedelta(minutes=29))
