@@ -377,16 +377,17 @@ def cpu_snapshot(env) -> dict:
             return 0.0
 
     def by_name(name):
-        total = 0.0
+        # per pid, so that a backend which ends between two snapshots does not make the sum go back
+        found = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
                     with open(f"/proc/{entry}/comm") as f:
                         if f.read().strip() == name:
-                            total += of(entry)
+                            found[entry] = of(entry)
                 except OSError:
                     pass
-        return total
+        return found
 
     parts = {}
     for n, (group, child) in enumerate(zip(env.groups, env.children)):
@@ -399,7 +400,11 @@ def cpu_snapshot(env) -> dict:
 
 
 def cpu_per_request(before: dict, after: dict, requests: int) -> str:
-    used = {k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in before}
+    def spent(key):
+        if isinstance(after[key], dict):  # per pid; new pids count whole, ended ones are not seen
+            return sum(cpu - before[key].get(pid, 0.0) for pid, cpu in after[key].items())
+        return after[key] - before[key]
+    used = {k: spent(k) * 1000 / max(requests, 1) for k in before}
     total = sum(used.values())
     return ", ".join(f"{k} {v:.1f}" for k, v in used.items()) + f"; total {total:.1f} ms CPU a request"
 
