@@ -10,6 +10,7 @@ import os
 
 import eventlet
 from nameko.rpc import ServiceRpc as _ServiceRpc
+from nameko.constants import NON_PERSISTENT
 from nameko.rpc import get_rpc_exchange
 
 from chassis.errors import Unavailable
@@ -43,6 +44,9 @@ class ServiceRpc(_ServiceRpc):
     def __init__(self, target_service, timeout: float | None = None, **kwargs):
         self.deadline = timeout or DEFAULT_TIMEOUT
         kwargs.setdefault("expiration", self.deadline)
+        # Transient: a request outliving a broker restart would find its caller gone. Confirms stay on:
+        # with `mandatory` they are how a call to a service that was never deployed fails at once.
+        kwargs.setdefault("delivery_mode", NON_PERSISTENT)
         super().__init__(target_service, **kwargs)
 
     def setup(self):

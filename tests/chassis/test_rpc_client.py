@@ -61,3 +61,29 @@ def test_a_stopped_service_gives_unavailable_after_the_deadline(container_factor
     with entrypoint_hook(caller, "call_many") as call_many:
         with pytest.raises(Unavailable):
             call_many(1)
+
+
+def test_requests_and_replies_are_transient_and_only_requests_confirmed(container_factory, monkeypatch):
+    """Neither an RPC request nor its reply is worth a disk write; the request keeps publisher
+    confirms (with `mandatory`, they report a service that does not exist)."""
+    from nameko.amqp.publish import Publisher
+    sent = []
+    original = Publisher.publish
+
+    def recording(self, payload, **kwargs):
+        sent.append((kwargs.get("routing_key"), self.delivery_mode, self.use_confirms,
+                     kwargs.get("mandatory", self.mandatory)))
+        return original(self, payload, **kwargs)
+
+    monkeypatch.setattr(Publisher, "publish", recording)
+    echo = container_factory(EchoService)
+    echo.start()
+    caller = container_factory(CallerService)
+    caller.start()
+    with entrypoint_hook(caller, "call_many") as call_many:
+        assert call_many(3) == [0, 1, 2]
+    requests = [s for s in sent if s[0] == "rpcclient_echo.echo"]
+    replies = [s for s in sent if s[0] != "rpcclient_echo.echo"]  # to the caller's reply queue
+    assert len(requests) == 3 and len(replies) == 3
+    assert all(mode == 1 and confirms and mandatory for _, mode, confirms, mandatory in requests)
+    assert all(mode == 1 and not confirms for _, mode, confirms, _ in replies)
