@@ -73,6 +73,11 @@ def make_caller():
         name = "bench_caller"
         identity = ServiceRpc("identity")
         notify = ServiceRpc("notify")
+        echo_service = ServiceRpc("bench_echo")
+
+        @rpc
+        def echo(self):
+            return self.echo_service.echo()
 
         @rpc
         def ping(self):
@@ -91,6 +96,20 @@ def make_caller():
             return self.identity.me(self.identity.authenticate(token))
 
     return BenchCaller
+
+
+def make_echo():
+    """nameko's own floor: a service that only answers (chassis rpc: drained, transient replies)."""
+    from chassis.entrypoints import rpc
+
+    class BenchEcho:
+        name = "bench_echo"
+
+        @rpc
+        def echo(self):
+            return {"ok": True}
+
+    return BenchEcho
 
 
 # -- environment ------------------------------------------------------------------------------
@@ -256,6 +275,10 @@ def main(argv=None) -> int:
         nameko_config.update({"AMQP_URI": env.amqp_uri, "serializer": "json"})
         caller = ServiceContainer(make_caller())
         caller.start()
+        echo = ServiceContainer(make_echo())
+        echo.start()
+        results["nameko_echo"] = timed(worker_call(caller, "echo"), args.requests)
+        echo.stop()
         for replicas in (1, 2):
             scaled = Scaled(env, replicas)
             try:
@@ -346,6 +369,7 @@ def report(r: dict, args):
     print(f"{'what':58} {'median ms':>10} {'p90 ms':>8} {'x floor':>8}")
     rows = [("bare kombu request/reply (floor)", "kombu"),
             ("gateway GET /healthz (HTTP only, no RPC)", "gateway_plain"),
+            ("nameko RPC to an echo service (no database), in-process", "nameko_echo"),
             ("nameko RPC identity.ping (1 RPC, SELECT 1)", "nameko_ping"),
             ("nameko RPC notify.dev_mail_outbox (1 RPC)", "nameko_1rpc"),
             ("gateway GET /dev/mail?format=json (1 RPC)", "gateway_1rpc"),
