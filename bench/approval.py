@@ -271,8 +271,18 @@ def seed_approval(env, people, n_clients, n_users, n_requests) -> dict:
             "CROSS JOIN generate_series(0, 1) k"),
             {"nreal": len(real), "me": people["client_user_id"], "upc": users_per_client, "nc": n_clients})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE approval.requests"))
-        conn.execute(sa.text("VACUUM ANALYZE approval.participants"))
+        # As autovacuum leaves a settled table: statistics and a visibility map, so counts are index-only.
+        # A VACUUM that overlaps any other open snapshot cannot mark the fresh pages all-visible; repeat
+        # until it could (autovacuum would simply come back later).
+        for _ in range(10):
+            conn.execute(sa.text("VACUUM ANALYZE approval.requests"))
+            conn.execute(sa.text("VACUUM ANALYZE approval.participants"))
+            settled = conn.execute(sa.text(
+                "SELECT bool_and(relallvisible >= relpages * 0.99) FROM pg_class "
+                "WHERE oid IN ('approval.requests'::regclass, 'approval.participants'::regclass)")).scalar()
+            if settled:
+                break
+            time.sleep(1)
         counts = conn.execute(sa.text(
             "SELECT (SELECT count(*) FROM approval.requests), (SELECT count(*) FROM approval.participants), "
             "(SELECT count(DISTINCT client_id) FROM approval.requests), "
