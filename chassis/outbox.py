@@ -56,6 +56,11 @@ class OutboxHandle:
         db = getattr(self._worker_ctx.service, self._provider.db_attr)
         return self._provider.write(db.session, event_type, data, after_commit=db.after_commit)
 
+    def emit_many(self, event_type: str, items: list[dict]) -> list[str]:
+        """Record one event per item in the current transaction (one INSERT executemany); published after commit."""
+        db = getattr(self._worker_ctx.service, self._provider.db_attr)
+        return self._provider.write_many(db.session, event_type, items, after_commit=db.after_commit)
+
 
 class EventOutbox(DependencyProvider):
     """``events = EventOutbox(table)``; ``self.events.emit("client_created", {...})``."""
@@ -79,6 +84,24 @@ class EventOutbox(DependencyProvider):
         if after_commit is not None:
             after_commit.append(self.wake)
         return event_id
+
+    def write_many(self, session, event_type: str, items: list[dict], after_commit=None) -> list[str]:
+        items = list(items)
+        if not items:
+            return []
+        occurred = utcnow().isoformat() + "Z"
+        created = utcnow()
+        rows, ids = [], []
+        for data in items:
+            event_id = str(uuid.uuid4())
+            ids.append(event_id)
+            rows.append({"event_id": event_id, "event_type": event_type, "created_at": created,
+                         "payload": {"event_id": event_id, "event_type": event_type,
+                                     "occurred_at": occurred, "data": data}})
+        session.execute(self.table.insert(), rows)
+        if after_commit is not None:
+            after_commit.append(self.wake)
+        return ids
 
     def get_dependency(self, worker_ctx):
         return OutboxHandle(self, worker_ctx)
