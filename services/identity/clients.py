@@ -332,21 +332,114 @@ def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
     return view(client, full_bsn=True)
 
 
+class _Branches:
+    """The firm's branches read once per import batch: by id, by lower-cased name/display name, the default."""
+
+    def __init__(self, session, p: Principal):
+        self.p = p
+        self.ids, self.by_name = set(), {}
+        for b in session.execute(sa.select(Branch.id, Branch.name, Branch.display_name)
+                                 .where(Branch.firm_id == p.firm_id).order_by(Branch.id)):
+            self.ids.add(b.id)
+            for label in (b.name, b.display_name):
+                if label is not None:
+                    self.by_name.setdefault(str(label).lower(), b.id)
+        self.default = min(self.ids) if self.ids else None
+
+    def resolve(self, values: dict, current: int | None) -> int:
+        """Same rules as ``_resolve_branch``, without a query per row."""
+        p = self.p
+        branch_id = values.get("branch_id")
+        name = values.get("branch")
+        if branch_id is None and name not in (None, ""):
+            branch_id = self.by_name.get(str(name).strip().lower())
+            if branch_id is None:
+                raise ValueError("Onbekende vestiging.")
+        if branch_id is None:
+            if current is not None:
+                return current
+            if p.branch_id is not None:
+                return p.branch_id
+            branch_id = self.default
+            if branch_id is None:
+                raise ValueError("Onbekende vestiging.")
+        branch_id = int(branch_id)
+        if branch_id not in self.ids or not p.sees_branch(branch_id):
+            raise ValueError("Onbekende vestiging.")
+        return branch_id
+
+
+_STORED = ("id", "firm_id", "branch_id", "number", "name", "legal_form", "kvk", "bsn_encrypted", "rsin", "vat",
+           "street", "house_number", "postcode", "city", "country", "email", "phone", "mobile", "contact",
+           "search_text")
+_WRITTEN = tuple(k for k in _STORED if k not in ("id", "firm_id", "number")) + ("import_id", "updated_at")
+
+
+def _search_text_of(values: dict) -> str:
+    return " ".join(fold(values[k]) for k in ("name", "number", "kvk") if values.get(k))
+
+
+def _merge(stored: dict, values: dict) -> bool:
+    """``_apply`` on a plain dict (import rules: empty values never erase); returns whether anything changed."""
+    changed = False
+    for key in FIELDS:
+        if key not in values:
+            continue
+        value = values[key]
+        if value is None:
+            continue
+        if key == "bsn":
+            if value != decrypt_bsn(stored.get("bsn_encrypted")):
+                stored["bsn_encrypted"] = encrypt_bsn(value)
+                changed = True
+            continue
+        if stored.get(key) != value:
+            stored[key] = value
+            changed = True
+    return changed
+
+
+def _event_data(row: dict) -> dict:
+    return {"id": row["id"], "firm_id": row["firm_id"], "branch_id": row["branch_id"],
+            "number": row["number"], "name": row["name"], "client_id": row["id"]}
+
+
+def _emit_many(events, event_type: str, items: list[dict]) -> None:
+    if not items:
+        return
+    many = getattr(events, "emit_many", None)
+    if many is not None:
+        many(event_type, items)
+    else:
+        for data in items:
+            events.emit(event_type, data)
+
+
 def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events) -> dict:
     """Import rows, idempotent by client number: new ones created (in ``group_id``), known ones updated
-    with their non-empty values only; one bad row never stops the others."""
+    with their non-empty values only; one bad row never stops the others.
+
+    Set-based: the firm's branches are read once, the known clients once (locked), new clients are inserted
+    with one executemany INSERT ... RETURNING, changed ones updated with one executemany UPDATE by id, and
+    the outbox events written with one executemany per event type."""
     p.require_staff()
     group = _group(session, p, group_id)
+    branches = _Branches(session, p)
+    table = Client.__table__
     numbers = [str(r.get("number") or "").strip() for r in rows]
     existing = {}
-    for start in range(0, len(numbers), 1000):
-        chunk = [n for n in numbers[start:start + 1000] if n]
-        for c in session.scalars(sa.select(Client).where(Client.firm_id == p.firm_id, Client.number.in_(chunk))
-                                 .with_for_update()):
-            existing[c.number] = c
+    wanted = sorted({n for n in numbers if n})
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        query = (sa.select(*(table.c[k] for k in _STORED))
+                 .where(table.c.firm_id == p.firm_id, table.c.number.in_(chunk))
+                 .order_by(table.c.id).with_for_update())
+        for r in session.execute(query).mappings():
+            existing[r["number"]] = dict(r)
     result = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0,
               "created_ids": [], "updated_ids": [], "unchanged_ids": [], "ids": {}, "errors": []}
-    seen, fresh = set(), []
+    seen, fresh, changed_rows = set(), [], []
+    stamp = now()
     for index, row in enumerate(rows):
         values, errors = normalise(row)
         if row.get("_invalid"):
@@ -356,15 +449,15 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
             errors.setdefault("number", ["Verplicht."])
         elif number in seen:
             errors["number"] = ["Dubbel cliëntnummer."]
-        client = existing.get(number) if number else None
-        if client is not None and not p.sees_branch(client.branch_id):
+        stored = existing.get(number) if number else None
+        if stored is not None and not p.sees_branch(stored["branch_id"]):
             errors["number"] = ["Dit cliëntnummer is niet beschikbaar."]
-        if client is None and not values.get("name"):
+        if stored is None and not values.get("name"):
             errors.setdefault("name", ["Verplicht."])
         branch_id = None
         if not errors:
             try:
-                branch_id = _resolve_branch(session, p, values, client.branch_id if client else None)
+                branch_id = branches.resolve(values, stored["branch_id"] if stored else None)
             except ValueError as exc:
                 errors["branch"] = [str(exc)]
         if errors:
@@ -372,35 +465,39 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
             result["errors"].append({"index": index, "number": number, "fields": errors})
             continue
         seen.add(number)
-        if client is None:
-            client = Client(firm_id=p.firm_id, branch_id=branch_id, number=number, name=values["name"],
-                            group_id=group, import_id=import_id)
-            _apply(client, values, only_non_empty=True)
-            client.search_text = _search_text(client)
-            existing[number] = client
-            fresh.append(client)
+        if stored is None:
+            new = {k: None for k in _STORED if k != "id"}
+            new.update(firm_id=p.firm_id, branch_id=branch_id, number=number, name=values["name"])
+            _merge(new, values)
+            new.update(search_text=_search_text_of(new), group_id=group, import_id=import_id,
+                       created_at=stamp, updated_at=stamp)
+            fresh.append(new)
         else:
-            moved = branch_id != client.branch_id
-            client.branch_id = branch_id
-            if _apply(client, values, only_non_empty=True) or moved:
-                client.import_id = import_id
-                client.updated_at = now()
-                events.emit("client_updated", event_data(client))
+            moved = branch_id != stored["branch_id"]
+            stored["branch_id"] = branch_id
+            if _merge(stored, values) or moved:
+                stored.update(search_text=_search_text_of(stored), import_id=import_id, updated_at=now())
+                changed_rows.append(stored)
                 result["updated"] += 1
-                result["updated_ids"].append(client.id)
+                result["updated_ids"].append(stored["id"])
             else:
                 result["unchanged"] += 1
-                result["unchanged_ids"].append(client.id)
-            result["ids"][number] = client.id
+                result["unchanged_ids"].append(stored["id"])
+            result["ids"][number] = stored["id"]
+    if changed_rows:
+        update = (table.update().where(table.c.id == sa.bindparam("_id"))
+                  .values({k: sa.bindparam("_" + k) for k in _WRITTEN}))
+        session.execute(update, [{"_id": r["id"], **{"_" + k: r[k] for k in _WRITTEN}} for r in changed_rows])
+        _emit_many(events, "client_updated", [_event_data(r) for r in changed_rows])
     if fresh:
-        session.add_all(fresh)
-        session.flush()  # one batched INSERT ... RETURNING for the new clients
-        for client in fresh:
-            events.emit("client_created", event_data(client))
+        # one executemany INSERT ... RETURNING (insertmanyvalues), ids in the order of the rows
+        inserted = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), fresh)
+        for new, new_id in zip(fresh, inserted.scalars().all()):
+            new["id"] = new_id
             result["created"] += 1
-            result["created_ids"].append(client.id)
-            result["ids"][client.number] = client.id
-    session.flush()
+            result["created_ids"].append(new_id)
+            result["ids"][new["number"]] = new_id
+        _emit_many(events, "client_created", [_event_data(r) for r in fresh])
     return result
 
 
