@@ -215,3 +215,34 @@ def test_hostile_text_is_refused_per_row_and_per_request(portal):
     with pytest.raises(Exception) as err:
         portal.rpc.identity.activate({"username": "\x00", "activation_code": "0", "password": ""})
     assert error_name(err.value) == "Invalid"
+
+
+def test_upsert_mixed_batch_writes_one_event_per_client_with_its_payload(portal, db_engine):
+    firm = Firm(portal)
+    first = portal.rpc.identity.upsert_clients(firm.admin_principal, [
+        {"number": "M-1", "name": "Eerste BV"}, {"number": "M-2", "name": "Tweede BV"}], None, 1)
+    with db_engine.connect() as conn:
+        start = conn.execute(sa.text("SELECT max(id) FROM identity.outbox")).scalar()
+    result = portal.rpc.identity.upsert_clients(firm.admin_principal, [
+        {"number": "M-1", "name": "Eerste BV", "branch": "utrecht"},  # moved by branch name, any case
+        {"number": "M-2", "name": "Tweede BV"},  # unchanged
+        {"number": "M-3", "name": "Derde BV", "city": "Zwolle"},
+        {"number": "M-3", "name": "Derde BV dubbel"},  # a duplicate in one batch is invalid
+        {"number": "M-4", "name": "Vierde BV", "branch": "Nergens"}], None, 2)
+    assert (result["created"], result["updated"], result["unchanged"], result["invalid"]) == (1, 1, 1, 2)
+    assert {e["index"] for e in result["errors"]} == {3, 4}
+    assert result["updated_ids"] == [first["ids"]["M-1"]] and result["unchanged_ids"] == [first["ids"]["M-2"]]
+    assert result["created_ids"] == [result["ids"]["M-3"]]
+    moved = portal.rpc.identity.get_client(firm.admin_principal, first["ids"]["M-1"])
+    assert moved["branch_id"] == firm.branch_ids[1]
+    derde = portal.rpc.identity.get_client(firm.admin_principal, result["ids"]["M-3"])
+    assert derde["city"] == "Zwolle" and derde["branch_id"] == firm.branch_ids[0]
+    with db_engine.connect() as conn:
+        events = [(r.event_type, r.payload["data"]) for r in conn.execute(sa.text(
+            "SELECT event_type, payload FROM identity.outbox WHERE id > :s ORDER BY id"), {"s": start})]
+    client_events = [e for e in events if e[0] in ("client_created", "client_updated")]
+    assert client_events == [
+        ("client_updated", {"id": moved["id"], "firm_id": moved["firm_id"], "branch_id": firm.branch_ids[1],
+                            "number": "M-1", "name": "Eerste BV", "client_id": moved["id"]}),
+        ("client_created", {"id": derde["id"], "firm_id": derde["firm_id"], "branch_id": firm.branch_ids[0],
+                            "number": "M-3", "name": "Derde BV", "client_id": derde["id"]})]
