@@ -18,10 +18,12 @@ def _worker_sessions(service):
     return [value for value in vars(service).values() if isinstance(value, WorkerSession)]
 
 
-def transactional(fn):
+def transactional(fn, read_only=False):
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         sessions = _worker_sessions(self)
+        for handle in sessions:
+            handle.read_only = read_only
         try:
             result = fn(self, *args, **kwargs)
         except ValidationError as exc:
@@ -39,9 +41,13 @@ def transactional(fn):
     return wrapper
 
 
-def rpc(fn=None, **kwargs):
-    """Like nameko's ``@rpc``; domain errors are expected (logged without a stack)."""
+def rpc(fn=None, read_only=False, **kwargs):
+    """Like nameko's ``@rpc``; domain errors are expected (logged without a stack).
+
+    ``read_only=True`` is for entrypoints that only read (listings on hot screens): their
+    statements run without a transaction around them, so they must never write.
+    """
     kwargs.setdefault("expected_exceptions", (AkkoordError,))
     if fn is None:
-        return lambda f: nameko_rpc(**kwargs)(transactional(f))
-    return nameko_rpc(**kwargs)(transactional(fn))
+        return lambda f: nameko_rpc(**kwargs)(transactional(f, read_only))
+    return nameko_rpc(**kwargs)(transactional(fn, read_only))

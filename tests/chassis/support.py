@@ -34,6 +34,20 @@ class ProducerService:
         self.events.emit("widget_made", {"name": name})
         return name
 
+    @rpc(read_only=True)
+    def count_widgets(self):
+        """How many widgets, and whether this statement ran without a BEGIN before it
+        (its transaction started with it)."""
+        count = self.db.session.scalar(sa.select(sa.func.count()).select_from(widgets))
+        own_transaction = self.db.session.execute(sa.text(
+            "SELECT xact_start = query_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")).scalar()
+        return {"count": count, "statement_is_its_own_transaction": own_transaction}
+
+    @rpc(read_only=True)
+    def make_widget_read_only(self, name):
+        self.db.session.execute(widgets.insert().values(name=name))
+        return name
+
     @rpc
     def slow_query(self, seconds):
         self.db.session.execute(sa.text("SELECT pg_sleep(:s)"), {"s": seconds})
