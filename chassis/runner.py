@@ -16,7 +16,7 @@ import signal  # noqa: E402
 from nameko import config as nameko_config  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from chassis import config, logs  # noqa: E402
+from chassis import config, logs, serialization  # noqa: E402
 
 SERVICES = {
     "identity": "identity.service:IdentityService",
@@ -61,6 +61,7 @@ def heartbeat(path: str, interval: float = 10.0):
 
 def run(names: list[str], on_started=None):
     logs.configure()
+    serialization.install()
     settings = config.load()
     nameko_config.update(config.nameko_config(settings))
     runner = ServiceRunner()

@@ -17,6 +17,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from gateway.server import http
 from werkzeug.wrappers import Response
 
+from chassis import serialization
 from chassis.errors import AkkoordError, BadRequest, NotAuthenticated
 from gateway.errors import error_response, from_exception
 
@@ -46,7 +47,7 @@ ROUTES: list[RouteSpec] = []
 
 
 def json_response(payload, status=200, headers=None) -> Response:
-    return Response(json.dumps(payload, default=str, ensure_ascii=False), status=status,
+    return Response(serialization.dumps_text(payload), status=status,
                     mimetype="application/json", headers=headers)
 
 

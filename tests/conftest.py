@@ -9,6 +9,10 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
+from chassis import serialization  # noqa: E402
+
+serialization.install()  # as every service process does (chassis.runner)
+
 # Keep generated secrets and embedded files out of the developer's var/.
 os.environ.setdefault("AKKOORD_VAR_DIR", tempfile.mkdtemp(prefix="akkoord-test-var-"))
 os.environ.setdefault("AKKOORD_PLATFORM_TOKEN", "test-platform-token-" + uuid.uuid4().hex)
