@@ -25,6 +25,10 @@ class PrincipalSchema(Schema):
     session_id = fields.Integer(load_default=None, allow_none=True)
 
 
+# One instance for every call: building a Schema copies its fields (about as costly as a load).
+_SCHEMA = PrincipalSchema()
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: str
@@ -43,11 +47,11 @@ class Principal:
             return data
         if not data:
             raise NotAuthenticated("Niet ingelogd.")
-        values = PrincipalSchema().load(data)
+        values = _SCHEMA.load(data)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
     def dump(self) -> dict:
-        return PrincipalSchema().dump(self)
+        return _SCHEMA.dump(self)
 
     @property
     def is_staff(self) -> bool:

@@ -7,6 +7,8 @@ approval counts (the snapshot taken at opening) and is still linked to the clien
 Anything else is "not found".
 """
 import base64
+import collections
+import functools
 
 import sqlalchemy as sa
 
@@ -190,29 +192,41 @@ def view(session, principal, request: Request, parts: list | None = None, type_n
         parts = participants(session, [request.id])[request.id]
     if type_names is None:
         type_names = documents.names_for(session, request.firm_id, [request.document_type])
-    approved = [p for p in parts if p.decision == "approved"]
-    declined = [p for p in parts if p.decision == "declined"]
-    waiting = []
-    if request.status == PENDING:
-        waiting = [p for p in parts if p.decision is None and (request.rule == rights.ANY_MAY or p.role == "must")]
+    status = request.status
+    pending = status == PENDING
+    any_may = request.rule == rights.ANY_MAY
+    me = principal.user_id if principal.is_client else None
+    approved, declined, waiting, mine = [], [], [], None
+    for p in parts:  # one pass: the screen builds this for every row of a page
+        decision = p.decision
+        if decision is None:
+            if pending and (any_may or p.role == "must"):
+                waiting.append({"user_id": p.user_id, "name": p.name, "role": p.role})
+        elif decision == "approved":
+            approved.append(p)
+        elif decision == "declined":
+            declined.append(p)
+        if mine is None and me is not None and p.user_id == me:
+            mine = p
+    if len(approved) > 1:
+        approved.sort(key=lambda p: p.decided_at)
+    iso = evidence.iso
     out = {
-        "id": request.id, "status": request.status, "status_label": STATUS_LABELS.get(request.status),
+        "id": request.id, "status": status, "status_label": STATUS_LABELS.get(status),
         "client": {"id": request.client_id, "number": request.client_number, "name": request.client_name},
         "branch_id": request.branch_id, "document_type": request.document_type,
         "document_type_name": type_names.get(request.document_type, request.document_type),
         "title": request.title, "sha256": request.sha256, "document_id": request.document_id,
-        "rule": request.rule, "opened_at": evidence.iso(request.opened_at),
-        "closed_at": evidence.iso(request.closed_at), "reason": request.reason,
-        "approved_by": [{"user_id": p.user_id, "name": p.name, "at": evidence.iso(p.decided_at)}
-                        for p in sorted(approved, key=lambda p: p.decided_at)],
-        "declined_by": [{"user_id": p.user_id, "name": p.name, "at": evidence.iso(p.decided_at)} for p in declined],
-        "waiting_for": [{"user_id": p.user_id, "name": p.name, "role": p.role} for p in waiting],
+        "rule": request.rule, "opened_at": iso(request.opened_at),
+        "closed_at": iso(request.closed_at), "reason": request.reason,
+        "approved_by": [{"user_id": p.user_id, "name": p.name, "at": iso(p.decided_at)} for p in approved],
+        "declined_by": [{"user_id": p.user_id, "name": p.name, "at": iso(p.decided_at)} for p in declined],
+        "waiting_for": waiting,
         "rights_changed": bool(request.rights_changed),
-        "rights_changed_note": RIGHTS_CHANGED_NOTE if request.rights_changed and request.status == PENDING else None,
+        "rights_changed_note": RIGHTS_CHANGED_NOTE if request.rights_changed and pending else None,
         "replaces_id": request.replaces_id, "replaced_by_id": request.replaced_by_id,
     }
-    if principal.is_client:
-        mine = next((p for p in parts if p.user_id == principal.user_id), None)
+    if me is not None:
         out["my_role"] = mine.role if mine else None
         out["my_decision"] = mine.decision if mine else None
     return out
@@ -225,15 +239,22 @@ SCREEN_COLUMNS = (Request.id, Request.firm_id, Request.status, Request.client_id
                   Request.rights_changed, Request.replaces_id, Request.replaced_by_id)
 PEOPLE_COLUMNS = (Participant.request_id, Participant.user_id, Participant.name, Participant.role,
                   Participant.decision, Participant.decided_at)
+# Named tuples, not SQLAlchemy Rows: a Row's attribute access runs Python code (about 1 us each,
+# ~40 per item of the screen); a named tuple's is a C-level index.
+ScreenRow = collections.namedtuple("ScreenRow", [c.key for c in SCREEN_COLUMNS])
+PersonRow = collections.namedtuple("PersonRow", [c.key for c in PEOPLE_COLUMNS])
+
+
+# one expanding parameter: SQLAlchemy would otherwise coerce every id into its own bind
+_PEOPLE = (sa.select(*PEOPLE_COLUMNS)
+           .where(Participant.request_id.in_(sa.bindparam("request_ids", expanding=True)))
+           .order_by(Participant.request_id, Participant.name, Participant.user_id))
 
 
 def _people_rows(session, request_ids) -> dict:
     out: dict = {rid: [] for rid in request_ids}
     if request_ids:
-        # one expanding parameter: SQLAlchemy would otherwise coerce every id into its own bind
-        ids = sa.bindparam("request_ids", list(request_ids), expanding=True)
-        for row in session.execute(sa.select(*PEOPLE_COLUMNS).where(Participant.request_id.in_(ids))
-                                   .order_by(Participant.request_id, Participant.name, Participant.user_id)):
+        for row in map(PersonRow._make, session.execute(_PEOPLE, {"request_ids": list(request_ids)})):
             out[row.request_id].append(row)
     return out
 
@@ -245,46 +266,59 @@ def screen(session, principal, query: dict) -> dict:
     if principal.is_client:
         if not principal.client_ids:
             return {"items": [], "total": 0, "page": page, "per_page": per_page}
-        client_ids = sa.bindparam("client_ids", list(principal.client_ids), expanding=True)
-        base = sa.select(*SCREEN_COLUMNS).join(Participant, Participant.request_id == Request.id).where(
-            Participant.user_id == principal.user_id, Participant.client_id.in_(client_ids),
-            Request.firm_id == principal.firm_id)
-        if status == PENDING:
-            base = base.where(Participant.open)  # the bare column: matches the partial index predicate
-        elif status != "all":
-            base = base.where(Request.status == status)
-        order = (Participant.opened_at.desc(), Participant.request_id.desc())
-        count = sa.select(sa.func.count()).select_from(Participant).where(
-            Participant.user_id == principal.user_id, Participant.client_id.in_(client_ids))
-        if status == PENDING:
-            count = count.where(Participant.open)
-        elif status != "all":
-            count = count.join(Request, Request.id == Participant.request_id).where(Request.status == status)
+        kind = "client"
     elif principal.is_staff:
-        base = sa.select(*SCREEN_COLUMNS).where(Request.firm_id == principal.firm_id)
-        if principal.branch_id is not None:
-            base = base.where(Request.branch_id == principal.branch_id)
-        if status != "all":
-            base = base.where(Request.status == status)
-        order = (Request.opened_at.desc(), Request.id.desc())
-        count = None
+        kind = "branch" if principal.branch_id is not None else "firm"
     else:
         raise RequestNotFound("Dit accordeerverzoek bestaat niet.")
-    if query.get("client_id"):
-        base = base.where(Request.client_id == query["client_id"])
-        if count is not None:
-            count = count.where(Participant.client_id == query["client_id"])
-    if count is None:
-        count = sa.select(sa.func.count()).select_from(base.order_by(None).subquery())
-    rows = session.execute(base.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    page_stmt, count_stmt = _screen_statements(kind, status, bool(query.get("client_id")))
+    params = {"firm_id": principal.firm_id, "user_id": principal.user_id, "client_ids": list(principal.client_ids),
+              "branch_id": principal.branch_id, "status": status, "client_id": query.get("client_id"),
+              "limit": per_page, "offset": (page - 1) * per_page}
+    rows = list(map(ScreenRow._make, session.execute(page_stmt, params)))
     if page == 1 and len(rows) < per_page:
         total = len(rows)  # the whole list is on this page: no need to count
     else:
-        total = session.scalar(count)
+        total = session.scalar(count_stmt, params)
     parts = _people_rows(session, [r.id for r in rows])
     type_names = documents.names_for(session, principal.firm_id, {r.document_type for r in rows})
     return {"items": [view(session, principal, r, parts[r.id], type_names) for r in rows],
             "total": total, "page": page, "per_page": per_page}
+
+
+@functools.lru_cache(maxsize=None)
+def _screen_statements(kind: str, status: str, by_client: bool):
+    """The page and count statements of one shape of the screen, built once with bind parameters
+    (a statement built per request costs more Python than running it)."""
+    bind = sa.bindparam
+    if kind == "client":
+        base = sa.select(*SCREEN_COLUMNS).join(Participant, Participant.request_id == Request.id).where(
+            Participant.user_id == bind("user_id"),
+            Participant.client_id.in_(bind("client_ids", expanding=True)),
+            Request.firm_id == bind("firm_id"))
+        count = sa.select(sa.func.count()).select_from(Participant).where(
+            Participant.user_id == bind("user_id"), Participant.client_id.in_(bind("client_ids", expanding=True)))
+        if status == PENDING:
+            base = base.where(Participant.open)  # the bare column: matches the partial index predicate
+            count = count.where(Participant.open)
+        elif status != "all":
+            base = base.where(Request.status == bind("status"))
+            count = count.join(Request, Request.id == Participant.request_id).where(Request.status == bind("status"))
+        if by_client:
+            base = base.where(Request.client_id == bind("client_id"))
+            count = count.where(Participant.client_id == bind("client_id"))
+        order = (Participant.opened_at.desc(), Participant.request_id.desc())
+    else:
+        base = sa.select(*SCREEN_COLUMNS).where(Request.firm_id == bind("firm_id"))
+        if kind == "branch":
+            base = base.where(Request.branch_id == bind("branch_id"))
+        if status != "all":
+            base = base.where(Request.status == bind("status"))
+        if by_client:
+            base = base.where(Request.client_id == bind("client_id"))
+        count = sa.select(sa.func.count()).select_from(base.subquery())
+        order = (Request.opened_at.desc(), Request.id.desc())
+    return base.order_by(*order).limit(bind("limit")).offset(bind("offset")), count
 
 
 def export(session, principal, request_id: int) -> dict:
