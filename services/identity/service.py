@@ -64,7 +64,7 @@ class IdentityService:
             sessions.end_session(self.db.session, p.session_id)
         return None
 
-    @rpc
+    @rpc(read_only=True)
     def me(self, principal):
         return users.me(self.db.session, Principal.load(principal))
 

@@ -114,13 +114,13 @@ class NotifyService:
         self._remember_client(data, envelope)
 
     # -- developer pages (only with the outbox backends) ---------------------------
-    @rpc
+    @rpc(read_only=True)
     def dev_sms_outbox(self, limit=100):
         if carriers.sms_backend_name() == "twilio":
             raise DevPageDisabled("Deze pagina bestaat niet.")
         return sms.outbox_page(self.db.session, min(int(limit), 500))
 
-    @rpc
+    @rpc(read_only=True)
     def dev_mail_outbox(self, limit=100):
         if mail.backend_name() != "outbox":
             raise DevPageDisabled("Deze pagina bestaat niet.")
