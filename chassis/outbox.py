@@ -3,20 +3,25 @@
 ``emit()`` inserts the event into the service's own ``outbox`` table inside the
 worker's transaction, so an event exists exactly when its change is committed.
 A relay greenthread publishes pending rows to the nameko event exchange
-``<service>.events`` with publisher confirms, then marks them published. If the
+``<service>.events`` with publisher confirms, then marks them published: a batch is
+sent on a channel in confirm mode and the broker's acks are awaited once for the
+whole batch (one round trip, not one per event); rows are marked only when every
+message of the batch is acked, so a nack, timeout or broken connection leaves the
+whole batch pending for the next try. If the
 process dies between commit and publish the row stays pending and the next
 relay (this process after restart, or another replica) publishes it. Delivery
 is therefore at-least-once; consumers use chassis.inbox to make it harmless.
 """
 import datetime as dt
 import logging
+import time
 import uuid
 
 import eventlet
 import sqlalchemy as sa
 from eventlet.event import Event
+from kombu import Connection, Producer
 from nameko import config
-from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
@@ -27,6 +32,11 @@ log = logging.getLogger(__name__)
 
 RELAY_BATCH = 200
 RELAY_IDLE_SECONDS = 1.0
+CONFIRM_TIMEOUT_SECONDS = 30.0
+
+
+class NotConfirmed(Exception):
+    """The broker nacked a message of the batch, or did not confirm it in time."""
 
 
 def utcnow() -> dt.datetime:
@@ -72,7 +82,7 @@ class EventOutbox(DependencyProvider):
         self._wakeup = Event()
         self._thread = None
         self._running = False
-        self.publisher = None
+        self._connection = None
 
     # -- writing ---------------------------------------------------------
     def write(self, session, event_type: str, data: dict, after_commit=None) -> str:
@@ -111,9 +121,6 @@ class EventOutbox(DependencyProvider):
         self.service_name = self.container.service_name
         self.engine = get_engine(config["DATABASE_URL"])
         self.exchange = get_event_exchange(self.service_name)
-        self.publisher = Publisher(
-            config["AMQP_URI"], serializer="json", use_confirms=True,
-            delivery_mode=PERSISTENT, declare=[self.exchange])
 
     def start(self):
         if self.relay_enabled:
@@ -125,11 +132,13 @@ class EventOutbox(DependencyProvider):
         self.wake()
         if self._thread is not None:
             self._thread.wait()
+        self._drop_connection()
 
     def kill(self):
         self._running = False
         if self._thread is not None:
             self._thread.kill()
+        self._drop_connection()
 
     def wake(self):
         if not self._wakeup.ready():
@@ -158,9 +167,65 @@ class EventOutbox(DependencyProvider):
             query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
             rows = conn.execute(query).all()
-            for row in rows:
-                self.publisher.publish(row.payload, exchange=self.exchange, routing_key=row.event_type)
             if rows:
+                self.publish_confirmed([(row.payload, row.event_type) for row in rows])
                 conn.execute(table.update().where(table.c.id.in_([r.id for r in rows]))
                              .values(published_at=utcnow()))
         return len(rows)
+
+    # -- the broker side ---------------------------------------------------
+    def publish_confirmed(self, messages: list[tuple[dict, str]]) -> None:
+        """Publish (payload, routing key) pairs persistently and return once the broker acked them all;
+        raise otherwise (then none of them counts as published)."""
+        try:
+            self._publish_and_wait(messages)
+        except Exception:
+            self._drop_connection()  # start the next try on a fresh connection
+            raise
+
+    def _publish_and_wait(self, messages):
+        if self._connection is None:
+            # confirm_publish off: amqp would otherwise wait for an ack after every single message
+            self._connection = Connection(config["AMQP_URI"], transport_options={"confirm_publish": False})
+        connection = self._connection
+        channel = connection.channel()
+        try:
+            unconfirmed = set(range(1, len(messages) + 1))  # delivery tags of a fresh confirm-mode channel
+            nacked = []
+
+            def on_ack(tag, multiple):
+                if multiple:
+                    unconfirmed.difference_update([t for t in unconfirmed if t <= tag])
+                else:
+                    unconfirmed.discard(tag)
+
+            def on_nack(tag, multiple):
+                nacked.append(tag)
+
+            channel.events["basic_ack"].add(on_ack)
+            channel.events["basic_nack"].add(on_nack)
+            channel.confirm_select()
+            producer = Producer(channel, exchange=self.exchange, serializer="json")  # declares the exchange
+            for payload, routing_key in messages:
+                producer.publish(payload, routing_key=routing_key, delivery_mode=PERSISTENT, retry=False)
+            deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+            while unconfirmed and not nacked:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise NotConfirmed(f"{len(unconfirmed)} of {len(messages)} events not confirmed in time")
+                connection.drain_events(timeout=remaining)
+            if nacked:
+                raise NotConfirmed(f"the broker refused {len(nacked)} of {len(messages)} events")
+        finally:
+            try:
+                channel.close()
+            except Exception:  # the connection is gone already; dropped by the caller
+                pass
+
+    def _drop_connection(self):
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                pass
