@@ -75,11 +75,11 @@ class IdentityService:
         return {"id": user.id, "username": user.username, "activated": True}
 
     # -- branches, groups, staff -------------------------------------------
-    @rpc
+    @rpc(read_only=True)
     def branch_layout(self, branch_id):
         return directory.branch_layout(self.db.session, int(branch_id))
 
-    @rpc
+    @rpc(read_only=True)
     def list_branches(self, principal):
         return directory.list_branches(self.db.session, Principal.load(principal))
 
@@ -92,7 +92,7 @@ class IdentityService:
         return directory.update_branch(self.db.session, Principal.load(principal), int(branch_id),
                                        BranchPatchSchema().load(payload))
 
-    @rpc
+    @rpc(read_only=True)
     def list_groups(self, principal, kind=None):
         return directory.list_groups(self.db.session, Principal.load(principal), kind)
 
@@ -100,7 +100,7 @@ class IdentityService:
     def create_group(self, principal, payload):
         return directory.create_group(self.db.session, Principal.load(principal), GroupInSchema().load(payload))
 
-    @rpc
+    @rpc(read_only=True)
     def list_staff(self, principal):
         return directory.list_staff(self.db.session, Principal.load(principal))
 
@@ -109,22 +109,22 @@ class IdentityService:
         return directory.create_staff(self.db.session, Principal.load(principal), StaffInSchema().load(payload),
                                       self.events)
 
-    @rpc
+    @rpc(read_only=True)
     def contacts(self, user_ids):
         return directory.contacts(self.db.session, IdsSchema().load({"ids": user_ids})["ids"])
 
-    @rpc
+    @rpc(read_only=True)
     def staff_contacts(self, firm_id, branch_id=None):
         return directory.staff_contacts(self.db.session, int(firm_id), None if branch_id is None else int(branch_id))
 
     # -- clients -------------------------------------------------------------
-    @rpc
+    @rpc(read_only=True)
     def search_clients(self, principal, query=None):
         q = SearchSchema().load(query or {})
         return clients.search(self.db.session, Principal.load(principal), q["q"], q["branch_id"], q["page"],
                               q["per_page"])
 
-    @rpc
+    @rpc(read_only=True)
     def get_client(self, principal, client_id):
         return clients.get(self.db.session, Principal.load(principal), int(client_id))
 
@@ -138,11 +138,11 @@ class IdentityService:
         return clients.update(self.db.session, Principal.load(principal), int(client_id),
                               ClientInSchema().load(payload), self.events)
 
-    @rpc
+    @rpc(read_only=True)
     def client_scope(self, principal, client_id):
         return clients.ensure_visible(self.db.session, Principal.load(principal), int(client_id))
 
-    @rpc
+    @rpc(read_only=True)
     def clients_by_numbers(self, principal, numbers):
         data = NumbersSchema().load({"numbers": numbers})
         return clients.by_numbers(self.db.session, Principal.load(principal), data["numbers"])
@@ -161,7 +161,7 @@ class IdentityService:
                               data["import_id"], self.events)
 
     # -- client users ----------------------------------------------------------
-    @rpc
+    @rpc(read_only=True)
     def client_users(self, principal, client_id):
         return users.client_users(self.db.session, Principal.load(principal), int(client_id))
 
