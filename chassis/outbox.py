@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from eventlet.event import Event
 from kombu import Connection, Producer
 from nameko import config
-from nameko.constants import PERSISTENT
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, PERSISTENT
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
@@ -186,7 +186,9 @@ class EventOutbox(DependencyProvider):
     def _publish_and_wait(self, messages):
         if self._connection is None:
             # confirm_publish off: amqp would otherwise wait for an ack after every single message
-            self._connection = Connection(config["AMQP_URI"], transport_options={"confirm_publish": False})
+            self._connection = Connection(config["AMQP_URI"], ssl=config.get(AMQP_SSL_CONFIG_KEY),
+                                          login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+                                          transport_options={"confirm_publish": False})
         connection = self._connection
         channel = connection.channel()
         try:
