@@ -1,6 +1,7 @@
 """Shared fixtures: a fresh PostgreSQL database per run, a fresh RabbitMQ vhost per
 portal, and the whole portal (every service + the real gateway) in this process."""
 import os
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -167,3 +168,10 @@ def portal(service_config):
     p = Portal(service_config).start()
     yield p
     p.stop()
+
+
+def shows_secret(text: str, secret: str) -> bool:
+    """Whether ``secret`` (a PIN, an SMS code) appears in ``text`` as a word of its own. Six digits in a row
+    also turn up by chance inside timestamps' microseconds, uuids, hashes and hex addresses."""
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", text) is not None
+
