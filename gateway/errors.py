@@ -5,7 +5,6 @@ args. For each path a route module registers here, a local class carrying the
 HTTP status and error code is put in nameko's exception registry, so the RPC
 proxy raises it in the gateway without importing the service's package.
 """
-import json
 import logging
 import socket
 
@@ -14,6 +13,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.wrappers import Response
 
 from chassis import errors as chassis_errors
+from chassis import serialization
 from chassis.errors import AkkoordError
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     body = {"error": code, "message": message}
     if details:
         body["details"] = details
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+    return Response(serialization.dumps_text(body), status=status,
                     mimetype="application/json", headers=headers)
 
 
