@@ -14,15 +14,30 @@ def var_dir() -> Path:
     return path
 
 
+_secrets_read: dict[Path, str] = {}
+
+
 def _generated_secret(filename: str) -> str:
-    """A secret generated once into var/ so restarts keep it."""
+    """A secret generated once into var/ so restarts keep it; read once per process (every BSN
+    sealed in an import asks for it)."""
+    path = Path(os.environ.get("AKKOORD_VAR_DIR", DEFAULT_VAR)) / filename
+    value = _secrets_read.get(path)
+    if value is not None:
+        return value
     path = var_dir() / filename
     if path.exists():
-        return path.read_text().strip()
-    value = secrets.token_urlsafe(32)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+        value = path.read_text().strip()
+    else:
+        value = secrets.token_urlsafe(32)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+    _secrets_read[path] = value
     return value
+
+
+def secret_key() -> str:
+    """The key data at rest is encrypted with (AKKOORD_SECRET_KEY, or one generated into var/)."""
+    return os.environ.get("AKKOORD_SECRET_KEY") or _generated_secret("secret_key")
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Settings:
 
     @property
     def secret_key(self) -> str:
-        return os.environ.get("AKKOORD_SECRET_KEY") or _generated_secret("secret_key")
+        return secret_key()
 
 
 def load() -> Settings:

@@ -2,7 +2,6 @@
 import base64
 import functools
 import hashlib
-import os
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -17,10 +16,9 @@ def _fernet_for(secret: str, purpose: str) -> Fernet:
 
 
 def _fernet(purpose: str) -> Fernet:
-    # Cached per secret: reading the settings and deriving the key cost more than the encryption
-    # itself (65 of 121 us per BSN); keyed by the secret, a changed AKKOORD_SECRET_KEY still applies.
-    secret = os.environ.get("AKKOORD_SECRET_KEY") or config.load().secret_key
-    return _fernet_for(secret, purpose)
+    # Cached per secret: deriving the key cost more than the encryption itself (65 of 121 us per BSN);
+    # keyed by the secret, a changed AKKOORD_SECRET_KEY still applies.
+    return _fernet_for(config.secret_key(), purpose)
 
 
 def encrypt(data: bytes, purpose: str) -> bytes:

@@ -4,8 +4,9 @@
 worker's transaction, so an event exists exactly when its change is committed.
 A relay greenthread publishes pending rows to the nameko event exchange
 ``<service>.events`` with publisher confirms, then marks them published: a batch is
-sent on a channel in confirm mode and the broker's acks are awaited once for the
-whole batch (one round trip, not one per event); rows are marked only when every
+sent on the relay's one channel in confirm mode (kept open between batches) and the
+broker's acks are awaited once for the whole batch (one round trip, not one per
+event); rows are marked only when every
 message of the batch is acked, so a nack, timeout or broken connection leaves the
 whole batch pending for the next try. If the
 process dies between commit and publish the row stays pending and the next
@@ -26,7 +27,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, PERSI
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 
-from chassis.db import get_engine, is_postgres
+from chassis.db import get_engine, insert_many, is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,29 @@ class OutboxHandle:
         return self._provider.write_many(db.session, event_type, items, after_commit=db.after_commit)
 
 
+class _ConfirmChannel:
+    """A channel in confirm mode and what the broker has told about it: which delivery tags are not
+    acked yet, and whether any was nacked (then the connection is dropped, and this with it)."""
+
+    def __init__(self, channel, exchange):
+        self.next_tag = 1
+        self.unconfirmed: set[int] = set()
+        self.nacked: list[int] = []
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.confirm_select()
+        self.producer = Producer(channel, exchange=exchange, serializer="json")  # declares the exchange once
+
+    def _on_ack(self, tag, multiple):
+        if multiple:
+            self.unconfirmed.difference_update([t for t in self.unconfirmed if t <= tag])
+        else:
+            self.unconfirmed.discard(tag)
+
+    def _on_nack(self, tag, multiple):
+        self.nacked.append(tag)
+
+
 class EventOutbox(DependencyProvider):
     """``events = EventOutbox(table)``; ``self.events.emit("client_created", {...})``."""
 
@@ -83,6 +107,7 @@ class EventOutbox(DependencyProvider):
         self._thread = None
         self._running = False
         self._connection = None
+        self._confirms = None
 
     # -- writing ---------------------------------------------------------
     def write(self, session, event_type: str, data: dict, after_commit=None) -> str:
@@ -108,7 +133,7 @@ class EventOutbox(DependencyProvider):
             rows.append({"event_id": event_id, "event_type": event_type, "created_at": created,
                          "payload": {"event_id": event_id, "event_type": event_type,
                                      "occurred_at": occurred, "data": data}})
-        session.execute(self.table.insert(), rows)
+        insert_many(session, self.table, rows)
         if after_commit is not None:
             after_commit.append(self.wake)
         return ids
@@ -184,48 +209,36 @@ class EventOutbox(DependencyProvider):
             raise
 
     def _publish_and_wait(self, messages):
+        confirms = self._confirm_channel()
+        first = confirms.next_tag
+        confirms.next_tag += len(messages)
+        tags = range(first, confirms.next_tag)  # a confirm-mode channel numbers its publishes from 1
+        confirms.unconfirmed.update(tags)
+        for payload, routing_key in messages:
+            confirms.producer.publish(payload, routing_key=routing_key, delivery_mode=PERSISTENT, retry=False)
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+        while not confirms.unconfirmed.isdisjoint(tags) and not confirms.nacked:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                missing = len([t for t in tags if t in confirms.unconfirmed])
+                raise NotConfirmed(f"{missing} of {len(messages)} events not confirmed in time")
+            self._connection.drain_events(timeout=remaining)
+        if confirms.nacked:
+            raise NotConfirmed(f"the broker refused {len(confirms.nacked)} of {len(messages)} events")
+
+    def _confirm_channel(self) -> "_ConfirmChannel":
+        """The relay's connection and its one confirm-mode channel, opened once and kept: a channel and an
+        exchange declaration per batch cost four broker round trips, more than a small batch itself."""
         if self._connection is None:
             # confirm_publish off: amqp would otherwise wait for an ack after every single message
             self._connection = Connection(config["AMQP_URI"], ssl=config.get(AMQP_SSL_CONFIG_KEY),
                                           login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
                                           transport_options={"confirm_publish": False})
-        connection = self._connection
-        channel = connection.channel()
-        try:
-            unconfirmed = set(range(1, len(messages) + 1))  # delivery tags of a fresh confirm-mode channel
-            nacked = []
-
-            def on_ack(tag, multiple):
-                if multiple:
-                    unconfirmed.difference_update([t for t in unconfirmed if t <= tag])
-                else:
-                    unconfirmed.discard(tag)
-
-            def on_nack(tag, multiple):
-                nacked.append(tag)
-
-            channel.events["basic_ack"].add(on_ack)
-            channel.events["basic_nack"].add(on_nack)
-            channel.confirm_select()
-            producer = Producer(channel, exchange=self.exchange, serializer="json")  # declares the exchange
-            for payload, routing_key in messages:
-                producer.publish(payload, routing_key=routing_key, delivery_mode=PERSISTENT, retry=False)
-            deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
-            while unconfirmed and not nacked:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise NotConfirmed(f"{len(unconfirmed)} of {len(messages)} events not confirmed in time")
-                connection.drain_events(timeout=remaining)
-            if nacked:
-                raise NotConfirmed(f"the broker refused {len(nacked)} of {len(messages)} events")
-        finally:
-            try:
-                channel.close()
-            except Exception:  # the connection is gone already; dropped by the caller
-                pass
+            self._confirms = _ConfirmChannel(self._connection.channel(), self.exchange)
+        return self._confirms
 
     def _drop_connection(self):
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._confirms = self._connection, None, None
         if connection is not None:
             try:
                 connection.release()

@@ -13,6 +13,8 @@ writes the same messages. Anything orjson refuses (an integer beyond 64 bits, sa
 to kombu's codec as before. One difference: a UUID travels as its text (kombu would wrap it);
 our RPCs carry plain JSON-safe data, so none is sent.
 """
+import json
+
 import orjson
 from kombu import serialization
 from kombu.utils import json as kombu_json
@@ -47,6 +49,22 @@ def loads(data):
 def dumps_text(value) -> bytes:
     """JSON for an HTTP body: non-ASCII kept as UTF-8, unknown types as their text."""
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def column_dumps(value) -> str:
+    """JSON text for a JSON column (SQLAlchemy's json_serializer, chassis.db.insert_many)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson refuses, the standard library decides on as before
+        return json.dumps(value)
+
+
+def column_loads(text):
+    """A JSON column's value (SQLAlchemy's json_deserializer: psycopg2 decodes json with it)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # e.g. NaN, which PostgreSQL's json keeps and orjson refuses
+        return json.loads(text)
 
 
 def install():

@@ -9,7 +9,8 @@ from stdnum.eu import vat as eu_vat
 from stdnum.nl import bsn as nl_bsn
 
 from chassis import crypto
-from chassis.db import is_postgres
+from chassis.db import insert_many, is_postgres
+from chassis.dutch_numbers import elfproef, nl_vat_valid
 from chassis.errors import Invalid, NotFound
 from chassis.principal import Principal
 from identity import scope
@@ -30,8 +31,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUTCH = {"", "nl", "nederland", "the netherlands", "netherlands", "holland"}
 # Fast paths that only ever accept, for the forms the importer sends (100,000 rows a file); anything
 # they do not accept goes through stdnum / phonenumbers as before, which stay the authority.
-_NINE_DIGITS = re.compile(r"[0-9]{9}")
-_NL_VAT = re.compile(r"NL([0-9]{9})B([0-9]{2})")
 _NL_MOBILE_E164 = re.compile(r"\+31([0-9]{9})")
 _NL_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("NL").mobile.national_number_pattern)
 
@@ -86,19 +85,13 @@ def _kvk(_key, value, _data):
     return digits.zfill(8)  # a spreadsheet drops leading zeros; the KvK keeps them
 
 
-def _passes_elfproef(digits: str) -> bool:
-    """9 ASCII digits, not all zero, eleven test holds (what stdnum's nl.bsn checks)."""
-    return (_NINE_DIGITS.fullmatch(digits) is not None and int(digits) > 0
-            and sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1))) % 11 == 0)
-
-
 def _elfproef(label):
     def rule(_key, value, _data):
         digits = _digits(value)
         if not digits.isdigit() or len(digits) > 9:
             raise ValueError(f"Een {label} heeft 9 cijfers.")
         digits = digits.zfill(9)
-        if not _passes_elfproef(digits) and not nl_bsn.is_valid(digits):
+        if not elfproef(digits) and not nl_bsn.is_valid(digits):
             raise ValueError(f"Dit {label} klopt niet (elfproef).")
         return digits
     return rule
@@ -106,9 +99,8 @@ def _elfproef(label):
 
 def _vat(_key, value, _data):
     compact = re.sub(r"[\s.\-]", "", value).upper()
-    nl = _NL_VAT.fullmatch(compact)
-    if nl and int(nl.group(2)) > 0 and _passes_elfproef(nl.group(1)):
-        return compact  # what stdnum's nl.btw accepts by its first (elfproef) rule
+    if nl_vat_valid(compact):
+        return compact  # what stdnum's nl.btw accepts
     if not eu_vat.is_valid(compact):
         raise ValueError("Geen geldig btw-nummer.")
     return compact
@@ -509,10 +501,10 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
         session.execute(update, [{"_id": r["id"], **{"_" + k: r[k] for k in _WRITTEN}} for r in changed_rows])
         _emit_many(events, "client_updated", [_event_data(r) for r in changed_rows])
     if fresh:
-        # one executemany INSERT ... RETURNING (insertmanyvalues), ids in the order of the rows
-        inserted = session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), fresh)
-        for new, new_id in zip(fresh, inserted.scalars().all()):
-            new["id"] = new_id
+        # one INSERT of arrays (chassis.db.insert_many); ids matched by number, unique in the firm
+        ids = dict(insert_many(session, table, fresh, returning=("number", "id")))
+        for new in fresh:
+            new_id = new["id"] = ids[new["number"]]
             result["created"] += 1
             result["created_ids"].append(new_id)
             result["ids"][new["number"]] = new_id

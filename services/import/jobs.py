@@ -12,7 +12,6 @@ a green pipe, the CSV's encoding scan runs in a real thread (eventlet.tpool), an
 row loop yields to the hub after every batch, so RPCs keep being answered.
 Rows are streamed and written in batches (one multi-row INSERT each), so memory stays flat.
 """
-import json
 import logging
 import os
 import uuid
@@ -26,7 +25,7 @@ from eventlet.event import Event
 from nameko import config
 from nameko.extensions import Entrypoint
 
-from chassis.db import get_engine, is_postgres
+from chassis.db import get_engine, insert_many, is_postgres
 from chassis.errors import AkkoordError
 from chassis.principal import Principal
 from importer import imports, preview, readers
@@ -307,22 +306,7 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
 
 
 def store_rows(session, import_id: int, records: list):
-    if not records:
-        return
-    if is_postgres(session):
-        # One multi-row INSERT per batch (COPY is refused under eventlet's green psycopg2 callback).
-        from psycopg2.extras import execute_values
-        values = [(import_id, row_number, number, status, json.dumps(data, ensure_ascii=False),
-                   None if errors is None else json.dumps(errors, ensure_ascii=False),
-                   None if changes is None else json.dumps(changes))
-                  for row_number, number, status, data, errors, changes in records]
-        cursor = session.connection().connection.driver_connection.cursor()
-        execute_values(cursor, "INSERT INTO importer.import_rows (import_id, row_number, number, status, data, "
-                               "errors, changes) VALUES %s", values,
-                       template="(%s, %s, %s, %s, %s::json, %s::json, %s::json)", page_size=len(values))
-        cursor.close()
-        return
-    session.execute(import_rows.insert(), [
+    insert_many(session, import_rows, [
         {"import_id": import_id, "row_number": r[0], "number": r[1], "status": r[2], "data": r[3],
          "errors": r[4], "changes": r[5]} for r in records])
 

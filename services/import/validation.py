@@ -12,6 +12,8 @@ import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from stdnum.eu import vat as eu_vat
 
+from chassis.dutch_numbers import elfproef, nl_vat_valid
+from chassis.schemas import present_value_check
 from importer.columns import BY_FIELD, fold
 
 COUNTRY_NAMES = {
@@ -39,27 +41,10 @@ _NL_NATIONAL = re.compile(r"^(?:\+31|0031|0)([1-9]\d{8})$")
 _PHONE_NOISE = re.compile(r"[\s\-.()/]")
 
 
-_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 _KVK_NOISE = re.compile(r"[\s.]")
 _DIGIT_NOISE = re.compile(r"[\s.\-]")
-_NL_VAT = re.compile(r"NL\d{9}B\d{2}")
 
 
-def elfproef(digits: str) -> bool:
-    """The Dutch eleven test of a 9-digit BSN or RSIN (as python-stdnum's nl.bsn)."""
-    if len(digits) != 9 or not digits.isdigit() or int(digits) <= 0:
-        return False
-    return sum(int(d) * w for d, w in zip(digits, _WEIGHTS)) % 11 == 0
-
-
-def _nl_vat_valid(compact: str) -> bool:
-    """NL btw-id: NL + 9 digits + B + 2 digits, elfproef or mod 97 (as python-stdnum's nl.btw)."""
-    if not _NL_VAT.fullmatch(compact) or compact[2:11] == "000000000" or compact[12:] == "00":
-        return False
-    if elfproef(compact[2:11]):
-        return True
-    numeric = "".join(str(int(c, 36)) for c in compact)
-    return int(numeric) % 97 == 1
 POSTCODE_NL = re.compile(r"^([1-9][0-9]{3})\s*([A-Za-z]{2})$")
 
 
@@ -122,7 +107,7 @@ class VatNumber(fields.String):
         if compact[:2].isdigit():
             compact = "NL" + compact
         if compact.startswith("NL"):
-            if not _nl_vat_valid(compact):
+            if not nl_vat_valid(compact):
                 raise ValidationError("Dit btw-nummer is ongeldig.")
             return compact
         if not eu_vat.is_valid(compact):
@@ -237,28 +222,8 @@ class ClientRowSchema(Schema):
             if self.context_branches.get(fold(name)) == branch_id:
                 self.context_branches.setdefault(name, branch_id)  # a cell spelled as the firm spells it
         self.load_fields_by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
-        self.checks_by_key = {key: (field.attribute or key, _check(field))
+        self.checks_by_key = {key: (field.attribute or key, present_value_check(field))
                               for key, field in self.load_fields_by_key.items()}
-
-
-def _check(field: fields.Field):
-    """``field.deserialize`` for a present, non-empty cell, without marshmallow's per-call bookkeeping
-    (required/None checks that cannot apply, an ``And`` of the validators built on every call): the
-    field's own ``_deserialize`` and then its validators, whose first error is the one reported."""
-    deserialize = field._deserialize
-    validators = tuple(field.validators)
-    if field.pre_load or field.post_load:
-        return lambda value, key, raw: field.deserialize(value, key, raw)
-    if not validators:
-        return deserialize
-
-    def check(value, key, raw):
-        output = deserialize(value, key, raw)
-        for validator in validators:
-            if validator(output) is False:
-                raise ValidationError(field.error_messages["validator_failed"])
-        return output
-    return check
 
 
 REQUIRED_FIELDS = ("number", "name")
