@@ -80,7 +80,7 @@ def floor(path: Path) -> float:
 
 # -- a portal in subprocesses: identity + gateway in one, the importer alone ------------------
 class Stack:
-    def __init__(self):
+    def __init__(self, identity_replicas: int = 1):
         import requests
         import sqlalchemy as sa
 
@@ -105,6 +105,8 @@ class Stack:
                         AKKOORD_PLATFORM_TOKEN="bench-" + uuid.uuid4().hex, AKKOORD_RPC_TIMEOUT="300",
                         AKKOORD_VAR_DIR=tempfile.mkdtemp(prefix="akkoord-bench-"))
         self.front = self._serve("identity", "gateway")
+        # more identity processes on the same queue (competing consumers), as the platform scales it
+        self.extra_identity = [self._serve("identity") for _ in range(identity_replicas - 1)]
         self.importer = None
         self._wait_ready()
 
@@ -168,11 +170,13 @@ class Stack:
 
     def close(self):
         self.stop_importer()
-        self.front.send_signal(signal.SIGTERM)
-        try:
-            self.front.wait(60)
-        except subprocess.TimeoutExpired:
-            self.front.kill()
+        for process in [self.front, *self.extra_identity]:
+            process.send_signal(signal.SIGTERM)
+        for process in [self.front, *self.extra_identity]:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
         import sqlalchemy as sa
 
         from chassis.db import dispose_engines
@@ -237,10 +241,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10000, 30000])
     parser.add_argument("--formats", nargs="+", default=["xlsx", "csv"])
     parser.add_argument("--preview-only", action="store_true", help="stop when the preview is ready")
+    parser.add_argument("--identity-replicas", type=int, default=1,
+                        help="identity processes sharing its RPC queue (the first also runs the gateway)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     results = []
-    stack = Stack()
+    stack = Stack(identity_replicas=args.identity_replicas)
     try:
         for rows in args.rows:
             xlsx_path, csv_path = generate(rows)
@@ -251,7 +257,8 @@ def main(argv=None) -> int:
                 api = stack.login()       # a fresh firm: every client is new
                 timings = import_once(stack, api, path, commit=not args.preview_only)
                 peak = stack.importer_peak_mb()
-                result = {"rows": rows, "format": fmt, "bytes": path.stat().st_size, "floor_s": round(floor_seconds, 2),
+                result = {"rows": rows, "format": fmt, "identity_replicas": args.identity_replicas,
+                          "bytes": path.stat().st_size, "floor_s": round(floor_seconds, 2),
                           **{k: round(v, 2) for k, v in timings.items() if isinstance(v, float)},
                           "ratio": round(timings["total"] / floor_seconds, 1),
                           "ratio_preview": round((timings["upload"] + timings["preview"]) / floor_seconds, 1),

@@ -204,6 +204,7 @@ def parse(session, identity, record: Import, owner: str):
     path, _sha, _size = imports.assemble(session, record.id)
     session.commit()
     source = readers.open_source(record.kind, path)
+    storing = None
     try:
         if record.kind == "csv":
             eventlet.tpool.execute(source.load)
@@ -224,17 +225,25 @@ def parse(session, identity, record: Import, owner: str):
         schema = ClientRowSchema(branches_of(identity, principal))
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
         state = {"done": 0}
+        # Two stages, overlapped: while one batch waits on the database and identity (duplicates,
+        # existing clients, storing), the next one is validated (CPU). Storing stays in file order.
         batch = []
         for row_number, cells in rows:
             batch.append((row_number, cells))
             if len(batch) >= PARSE_BATCH:
-                _parse_batch(session, identity, record, p, schema, headers.positions, batch, counts, state, owner)
+                storing = _next_stage(storing, session, identity, record, p, schema, headers.positions, batch,
+                                      counts, state, owner)
                 batch = []
         if batch:
-            _parse_batch(session, identity, record, p, schema, headers.positions, batch, counts, state, owner)
+            storing = _next_stage(storing, session, identity, record, p, schema, headers.positions, batch,
+                                  counts, state, owner)
+        if storing is not None:
+            storing.wait()
     except AkkoordError as exc:
+        _settle(storing)
         return _fail(session, record, exc.message, exc.details)
     finally:
+        _settle(storing)  # never leave a batch writing on the session while the job unwinds
         source.close()
         os.unlink(path)
     session.execute(sa.delete(ImportChunk).where(ImportChunk.import_id == record.id))
@@ -248,7 +257,25 @@ def parse(session, identity, record: Import, owner: str):
     log.info("import parsed", extra={"import_id": record.id, **counts})
 
 
-def _parse_batch(session, identity, record, p, schema, positions, batch, counts, state, owner):
+def _settle(storing):
+    """Let a batch that is being stored finish; its own error, if any, is not the one being reported."""
+    if storing is not None and not storing.dead:
+        try:
+            storing.wait()
+        except Exception:
+            pass
+
+
+def _next_stage(storing, session, identity, record, p, schema, positions, batch, counts, state, owner):
+    """Validate ``batch`` now, then store it once the batch before it is stored; returns its storing thread."""
+    parsed, first_in_batch = _validate_batch(record, p, schema, positions, batch)
+    if storing is not None:
+        storing.wait()  # re-raises what stopped the previous batch (a lost lease, say)
+    return eventlet.spawn(_store_batch, session, identity, record, parsed, first_in_batch, len(batch), schema,
+                          counts, state, owner)
+
+
+def _validate_batch(record, p, schema, positions, batch):
     first_in_batch = {}
     parsed = []
     for index, (row_number, cells) in enumerate(batch):
@@ -271,6 +298,10 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
         if "branch_id" in clean and p.branch_id is not None and clean["branch_id"] != p.branch_id:
             errors["branch"] = "U mag alleen cliënten van uw eigen vestiging importeren."
         parsed.append((row_number, number, raw, clean, errors))
+    return parsed, first_in_batch
+
+
+def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, schema, counts, state, owner):
     # A number repeated in the file: its first row counts, later ones are invalid. Earlier batches
     # are already stored, so the database answers for them (memory stays flat however long the file).
     earlier = dict(session.execute(
@@ -297,7 +328,7 @@ def _parse_batch(session, identity, record, p, schema, positions, batch, counts,
         records.append((row_number, number, status, imports.seal_bsn(data), errors or None,
                         changes))
     store_rows(session, record.id, records)
-    state["done"] += len(batch)
+    state["done"] += batch_size
     record.progress_done = state["done"]
     record.progress_total = max(record.progress_total, state["done"])
     renew(session, record.id, owner)

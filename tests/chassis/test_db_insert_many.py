@@ -67,3 +67,11 @@ def test_all_null_column_and_one_row(engine):
     with engine.begin() as conn:
         insert_many(conn, things, [{"code": "x", "note": None, "secret": None, "payload": None}])
         assert conn.execute(sa.select(things.c.note, things.c.secret, things.c.payload)).one() == (None, None, None)
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    with pytest.raises(sa.exc.DataError):
+        with engine.begin() as conn:
+            insert_many(conn, things, [{"code": "x" * 21}])
