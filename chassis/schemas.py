@@ -7,7 +7,7 @@ every call, partial/unknown/required resolution). An import sends 100,000 rows t
 ``_deserialize`` and validators; whenever anything is wrong with a row it hands that row to
 ``Schema.load``, so errors, and the messages users see, are always marshmallow's own.
 """
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from marshmallow.utils import missing
 
@@ -21,7 +21,7 @@ def present_value_check(field: fields.Field):
     deserialize = field._deserialize
     validators = tuple(field.validators)
     if not validators:
-        return deserialize
+        return _text_of_length(deserialize, 0, None) if type(field) is fields.String else deserialize
 
     def check(value, key, data):
         output = deserialize(value, key, data)
@@ -29,7 +29,22 @@ def present_value_check(field: fields.Field):
             if validator(output) is False:
                 raise ValidationError(field.error_messages["validator_failed"])
         return output
+    if type(field) is fields.String and all(type(v) is validate.Length for v in validators):
+        lows = [v.equal if v.equal is not None else (v.min or 0) for v in validators]
+        highs = [v.equal if v.equal is not None else v.max for v in validators]
+        highs = [high for high in highs if high is not None]
+        return _text_of_length(check, max(lows), min(highs) if highs else None)
     return check
+
+
+def _text_of_length(check, shortest: int, longest: int | None):
+    # A plain ``String`` with only ``Length`` rules: a str of an allowed length is its own result
+    # (what String._deserialize and Length return for it); anything else takes the full check.
+    def text(value, key, data):
+        if type(value) is str and shortest <= len(value) and (longest is None or len(value) <= longest):
+            return value
+        return check(value, key, data)
+    return text
 
 
 class RowLoader:

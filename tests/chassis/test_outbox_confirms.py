@@ -93,3 +93,23 @@ def test_broker_outage_leaves_rows_pending(relay, db_engine, monkeypatch):
     monkeypatch.undo()
     assert relay.publish_pending() == 10
     assert pending(db_engine) == 0
+
+
+def test_a_batch_goes_to_the_broker_in_one_socket_write(relay, db_engine):
+    make(120)
+    relay.publish_pending()  # opens the relay's connection and channel
+    make(120)
+    transport = relay._connection.connection.transport
+    real, writes = transport._write, []
+
+    def counting(data):
+        writes.append(len(data))
+        return real(data)
+
+    transport._write = counting
+    try:
+        assert relay.publish_pending() == 120
+    finally:
+        transport._write = real
+    assert pending(db_engine) == 0  # all acked by the broker, so the one write carried them all
+    assert len(writes) == 1 and writes[0] > 120 * 100
