@@ -215,21 +215,30 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
     if record.status != "ready":
         raise ImportNotReady("Deze import kan nu niet worden doorgevoerd.", {"status": record.status})
     chosen = data["rows"]
-    where = [import_rows.c.import_id == record.id, import_rows.c.status.in_(("new", "update"))]
-    if chosen != "all":
-        where.append(import_rows.c.row_number.in_(sorted(set(chosen))))
-    ranked = sa.select(import_rows.c.row_number,
-                       (sa.func.row_number().over(order_by=import_rows.c.row_number) - 1).label("rank")
-                       ).where(*where).subquery()
-    session.execute(
-        sa.update(import_rows).where(import_rows.c.import_id == record.id,
-                                     import_rows.c.row_number == ranked.c.row_number)
-        .values(batch=ranked.c.rank // COMMIT_BATCH))
-    count = session.scalar(sa.select(sa.func.count()).select_from(import_rows).where(*where))
+    # The preview numbered every new and updated row into batches already (all of them chosen), so
+    # "all" rewrites no rows. A choice of rows is numbered again (the others leave their batch), and
+    # so is a preview made before the preview numbered them.
+    to_commit = [import_rows.c.import_id == record.id, import_rows.c.status.in_(("new", "update"))]
+    unnumbered = session.scalar(sa.select(sa.exists().where(*to_commit, import_rows.c.batch.is_(None))))
+    if chosen != "all" or unnumbered:
+        if chosen != "all":
+            to_commit.append(import_rows.c.row_number.in_(sorted(set(chosen))))
+        session.execute(sa.update(import_rows).where(import_rows.c.import_id == record.id,
+                                                     import_rows.c.batch.is_not(None)).values(batch=None))
+        ranked = sa.select(import_rows.c.row_number,
+                           (sa.func.row_number().over(order_by=import_rows.c.row_number) - 1).label("rank")
+                           ).where(*to_commit).subquery()
+        session.execute(
+            sa.update(import_rows).where(import_rows.c.import_id == record.id,
+                                         import_rows.c.row_number == ranked.c.row_number)
+            .values(batch=ranked.c.rank // COMMIT_BATCH))
+    count, last_batch = session.execute(
+        sa.select(sa.func.count(), sa.func.max(import_rows.c.batch))
+        .where(import_rows.c.import_id == record.id, import_rows.c.batch.is_not(None))).one()
     record.group_id = data.get("group_id")
     record.committed_by = p.user_id
     record.principal = p.dump()
-    record.batches = (count + COMMIT_BATCH - 1) // COMMIT_BATCH
+    record.batches = 0 if last_batch is None else last_batch + 1
     record.progress_done, record.progress_total = 0, count
     record.status = "committing"
     record.attempts = 0

@@ -224,7 +224,7 @@ def parse(session, identity, record: Import, owner: str):
         session.commit()
         schema = ClientRowSchema(branches_of(identity, principal))
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
-        state = {"done": 0}
+        state = {"done": 0, "to_commit": 0}
         # Two stages, overlapped: while one batch waits on the database and identity (duplicates,
         # existing clients, storing), the next one is validated (CPU). Storing stays in file order.
         batch = []
@@ -325,8 +325,12 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
                 changes = {"fields": changes, "previous": preview.previous(existing[number], changes)}
             data = clean
         counts[status] += 1
+        batch = None
+        if status in ("new", "update"):  # numbered for "commit all" now, so the commit need not rewrite rows
+            batch = state["to_commit"] // imports.COMMIT_BATCH
+            state["to_commit"] += 1
         records.append((row_number, number, status, imports.seal_bsn(data), errors or None,
-                        changes))
+                        changes, batch))
     store_rows(session, record.id, records)
     state["done"] += batch_size
     record.progress_done = state["done"]
@@ -339,7 +343,7 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
 def store_rows(session, import_id: int, records: list):
     insert_many(session, import_rows, [
         {"import_id": import_id, "row_number": r[0], "number": r[1], "status": r[2], "data": r[3],
-         "errors": r[4], "changes": r[5]} for r in records])
+         "errors": r[4], "changes": r[5], "batch": r[6]} for r in records])
 
 
 # -- committing -----------------------------------------------------------------------

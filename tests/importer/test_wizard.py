@@ -303,3 +303,49 @@ def test_xlsx_with_empty_rows_above_the_header(wizard):
     status = wizard.wait(upload["id"])
     assert status["summary"]["new"] == 1, status
     assert wizard.rows(upload["id"], "new")[0]["row"] == 4
+
+
+def _batches(db_engine, import_id):
+    import sqlalchemy as sa
+    with db_engine.connect() as conn:
+        return dict(conn.execute(sa.text("SELECT row_number, batch FROM importer.import_rows WHERE import_id = :id"),
+                                 {"id": import_id}).all())
+
+
+def test_the_preview_numbers_commit_batches_and_commit_all_keeps_them(wizard, db_engine, monkeypatch):
+    from importer import imports
+    monkeypatch.setattr(imports, "COMMIT_BATCH", 2)
+    rows = [[f"{800 + i:06d}", f"Cliënt {i}", "", "", "", "", ""] for i in range(5)] + [["", "Zonder nummer"]]
+    upload = wizard.upload("batches.csv", csv_bytes(rows))
+    wizard.wait(upload["id"])
+    # rows 2..6 are new: batches 0, 0, 1, 1, 2; the invalid row 7 is in none
+    assert _batches(db_engine, upload["id"]) == {2: 0, 3: 0, 4: 1, 5: 1, 6: 2, 7: None}
+    committing = wizard.commit(upload["id"])
+    assert committing["progress"] == {"done": 0, "total": 5}
+    assert wizard.wait(upload["id"], ("done", "failed"))["result"]["created"] == 5
+    assert _batches(db_engine, upload["id"]) == {2: 0, 3: 0, 4: 1, 5: 1, 6: 2, 7: None}
+
+
+def test_a_choice_of_rows_is_numbered_again_and_an_unnumbered_preview_still_commits(wizard, db_engine,
+                                                                                    monkeypatch):
+    import sqlalchemy as sa
+
+    from importer import imports
+    monkeypatch.setattr(imports, "COMMIT_BATCH", 2)
+    rows = [[f"{850 + i:06d}", f"Cliënt {i}", "", "", "", "", ""] for i in range(5)]
+    chosen = wizard.upload("keuze.csv", csv_bytes(rows))
+    wizard.wait(chosen["id"])
+    wizard.commit(chosen["id"], rows=[3, 5, 6])
+    assert wizard.wait(chosen["id"], ("done", "failed"))["result"]["created"] == 3
+    assert _batches(db_engine, chosen["id"]) == {2: None, 3: 0, 4: None, 5: 0, 6: 1}
+
+    # a preview stored before previews numbered their rows (an import waiting across an upgrade)
+    rows = [[f"{870 + i:06d}", f"Cliënt {i}", "", "", "", "", ""] for i in range(3)]
+    older = wizard.upload("ouder.csv", csv_bytes(rows))
+    wizard.wait(older["id"])
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE importer.import_rows SET batch = NULL WHERE import_id = :id"),
+                     {"id": older["id"]})
+    wizard.commit(older["id"])
+    assert wizard.wait(older["id"], ("done", "failed"))["result"]["created"] == 3
+    assert {f"{870 + i:06d}" for i in range(3)} <= set(wizard.clients())
