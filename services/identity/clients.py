@@ -413,20 +413,8 @@ def _merge(stored: dict, values: dict) -> bool:
     return changed
 
 
-def _event_data(row: dict) -> dict:
-    return {"id": row["id"], "firm_id": row["firm_id"], "branch_id": row["branch_id"],
-            "number": row["number"], "name": row["name"], "client_id": row["id"]}
-
-
-def _emit_many(events, event_type: str, items: list[dict]) -> None:
-    if not items:
-        return
-    many = getattr(events, "emit_many", None)
-    if many is not None:
-        many(event_type, items)
-    else:
-        for data in items:
-            events.emit(event_type, data)
+def _imported(row: dict) -> dict:
+    return {"client_id": row["id"], "branch_id": row["branch_id"], "number": row["number"], "name": row["name"]}
 
 
 def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events) -> dict:
@@ -434,8 +422,8 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
     with their non-empty values only; one bad row never stops the others.
 
     Set-based: the firm's branches are read once, the known clients once (locked), new clients are inserted
-    with one executemany INSERT ... RETURNING, changed ones updated with one executemany UPDATE by id, and
-    the outbox events written with one executemany per event type."""
+    with one INSERT of arrays, changed ones updated with one executemany UPDATE by id, and one
+    ``clients_imported`` event carries the batch's created and updated clients."""
     p.require_staff()
     group = _group(session, p, group_id)
     branches = _Branches(session, p)
@@ -502,7 +490,6 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
         update = (table.update().where(table.c.id == sa.bindparam("_id"))
                   .values({k: sa.bindparam("_" + k) for k in _WRITTEN}))
         session.execute(update, [{"_id": r["id"], **{"_" + k: r[k] for k in _WRITTEN}} for r in changed_rows])
-        _emit_many(events, "client_updated", [_event_data(r) for r in changed_rows])
     if fresh:
         # one INSERT of arrays (chassis.db.insert_many); ids matched by number, unique in the firm
         ids = dict(insert_many(session, table, fresh, returning=("number", "id")))
@@ -511,7 +498,12 @@ def upsert(session, p: Principal, rows: list[dict], group_id, import_id, events)
             result["created"] += 1
             result["created_ids"].append(new_id)
             result["ids"][new["number"]] = new_id
-        _emit_many(events, "client_created", [_event_data(r) for r in fresh])
+    if fresh or changed_rows:
+        # One event for the batch, not one per client: an import of 100,000 clients is 100 messages
+        # for the consumers (notify's client → branch copy), not 100,000.
+        events.emit("clients_imported", {"firm_id": p.firm_id, "import_id": import_id,
+                                         "created": [_imported(r) for r in fresh],
+                                         "updated": [_imported(r) for r in changed_rows]})
     return result
 
 

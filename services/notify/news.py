@@ -7,9 +7,9 @@ Who sees what:
 - a client user: firm-wide messages and those of the branches of its clients.
 
 The client → branch mapping is identity's. notify keeps a local copy (client_branches),
-fed by identity's ``client_created``/``client_updated`` events, because the news list
-is read on every portal page and one RPC per client per page view would tie news to
-identity's latency. The copy is eventually consistent; for a client the copy does not
+fed by identity's ``client_created``/``client_updated`` events (and ``clients_imported``, one
+per import batch), because the news list is read on every portal page and one RPC per client
+per page view would tie news to identity's latency. The copy is eventually consistent; for a client the copy does not
 know yet (an event still in flight, or a client created before notify subscribed),
 we ask identity ``client_scope`` once and keep the answer until the next event.
 """
@@ -127,6 +127,28 @@ def remember(session, client_id: int, firm_id: int, branch_id: int | None, occur
             row = session.get(ClientBranch, client_id, with_for_update=True)
     if row.updated_at <= occurred_at:
         row.firm_id, row.branch_id, row.updated_at = firm_id, branch_id, occurred_at
+
+
+def remember_many(session, firm_id: int, clients: list[dict], occurred_at: dt.datetime | None):
+    """``remember`` for an import batch, in one statement: new clients inserted, known ones moved unless
+    the copy already holds a newer event."""
+    if not clients:
+        return
+    occurred_at = occurred_at or utcnow()
+    table = ClientBranch.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    latest = {c["client_id"]: c["branch_id"] for c in clients}  # a client twice in a batch: its last place
+    statement = insert(table).values([{"client_id": client_id, "firm_id": firm_id, "branch_id": branch_id,
+                                       "updated_at": occurred_at} for client_id, branch_id in latest.items()])
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.client_id],
+        set_={"firm_id": statement.excluded.firm_id, "branch_id": statement.excluded.branch_id,
+              "updated_at": statement.excluded.updated_at},
+        where=table.c.updated_at <= statement.excluded.updated_at))
 
 
 def parse_time(value: str | None) -> dt.datetime | None:

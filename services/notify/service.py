@@ -15,7 +15,7 @@ from chassis.rpc_client import ServiceRpc
 from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import inbox, outbox
-from notify.schemas import (ClientEventSchema, ListNewsSchema, PostNewsSchema, RequestDecidedSchema,
+from notify.schemas import (ClientEventSchema, ClientsImportedSchema, ListNewsSchema, PostNewsSchema, RequestDecidedSchema,
                             RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
                             SmsSettingsSchema, StatusCallbackSchema)
 
@@ -112,6 +112,12 @@ class NotifyService:
     @idempotent_handler(inbox, "identity", "client_updated")
     def on_client_updated(self, data, envelope):
         self._remember_client(data, envelope)
+
+    @idempotent_handler(inbox, "identity", "clients_imported")
+    def on_clients_imported(self, data, envelope):
+        batch = ClientsImportedSchema().load(data)
+        news.remember_many(self.db.session, batch["firm_id"], batch["created"] + batch["updated"],
+                           news.parse_time(envelope.get("occurred_at")))
 
     # -- developer pages (only with the outbox backends) ---------------------------
     @rpc(read_only=True)

@@ -93,9 +93,13 @@ def test_upsert_clients_is_idempotent_keeps_data_and_reports_bad_rows(portal, db
     assert korst["group_id"] == group["id"]
 
     with db_engine.connect() as conn:
-        types = [r.event_type for r in conn.execute(sa.text(
-            "SELECT event_type FROM identity.outbox ORDER BY id"))]
-    assert types.count("client_created") >= 2 and "client_updated" in types
+        batches = [r.payload["data"] for r in conn.execute(sa.text(
+            "SELECT payload FROM identity.outbox WHERE event_type = 'clients_imported' ORDER BY id"))
+            if r.payload["data"]["firm_id"] == korst["firm_id"]]
+    # one event per batch that changed something (the unchanged re-run sent none)
+    assert [(b["import_id"], len(b["created"]), len(b["updated"])) for b in batches] == [(77, 2, 0), (79, 0, 1)]
+    assert batches[1]["updated"] == [{"client_id": first["ids"]["1001"], "branch_id": korst["branch_id"],
+                                      "number": "1001", "name": "Bakkerij De Korst BV"}]
 
 
 def test_upsert_by_branch_staff_cannot_touch_other_branch(portal):
@@ -240,9 +244,8 @@ def test_upsert_mixed_batch_writes_one_event_per_client_with_its_payload(portal,
     with db_engine.connect() as conn:
         events = [(r.event_type, r.payload["data"]) for r in conn.execute(sa.text(
             "SELECT event_type, payload FROM identity.outbox WHERE id > :s ORDER BY id"), {"s": start})]
-    client_events = [e for e in events if e[0] in ("client_created", "client_updated")]
-    assert client_events == [
-        ("client_updated", {"id": moved["id"], "firm_id": moved["firm_id"], "branch_id": firm.branch_ids[1],
-                            "number": "M-1", "name": "Eerste BV", "client_id": moved["id"]}),
-        ("client_created", {"id": derde["id"], "firm_id": derde["firm_id"], "branch_id": firm.branch_ids[0],
-                            "number": "M-3", "name": "Derde BV", "client_id": derde["id"]})]
+    assert events == [("clients_imported", {
+        "firm_id": moved["firm_id"], "import_id": 2,
+        "created": [{"client_id": derde["id"], "branch_id": firm.branch_ids[0], "number": "M-3", "name": "Derde BV"}],
+        "updated": [{"client_id": moved["id"], "branch_id": firm.branch_ids[1], "number": "M-1",
+                     "name": "Eerste BV"}]})]

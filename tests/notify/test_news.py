@@ -91,6 +91,36 @@ def test_client_mapping_from_events_without_asking_identity(outbox_portal):
              == ["Utrecht-nieuws"])
 
 
+def test_an_import_batch_places_its_clients_in_one_event(outbox_portal, db_engine):
+    """identity's ``clients_imported`` (one per import batch) fills the local copy like single events do,
+    and an older batch never moves a client back."""
+    import sqlalchemy as sa
+
+    from notify.models import ClientBranch
+
+    firm = Firm(outbox_portal, branches=["Amsterdam", "Utrecht"])
+    post(firm.admin, "Utrecht-nieuws", branch_id=firm.branch_ids[1])
+    amsterdam, utrecht = firm.branch_ids
+    ids = [977001, 977002, 977003]
+    publish("identity", envelope("client_updated", {"client_id": ids[2], "firm_id": firm.id, "branch_id": utrecht,
+                                                    "number": "C", "name": "C"}))
+    batch = envelope("clients_imported", {
+        "firm_id": firm.id, "import_id": 5,
+        "created": [{"client_id": ids[0], "branch_id": utrecht, "number": "A", "name": "A"},
+                    {"client_id": ids[1], "branch_id": amsterdam, "number": "B", "name": "B"}],
+        "updated": [{"client_id": ids[2], "branch_id": amsterdam, "number": "C", "name": "C"}]})
+    batch["occurred_at"] = "2020-01-01T00:00:00Z"  # older than the single event about client C
+    publish("identity", batch)
+
+    def places():
+        with db_engine.connect() as conn:
+            return dict(conn.execute(sa.select(ClientBranch.client_id, ClientBranch.branch_id)
+                                     .where(ClientBranch.client_id.in_(ids))).all())
+    wait_for(lambda: places() == {ids[0]: utrecht, ids[1]: amsterdam, ids[2]: utrecht})
+    principal = {"kind": "client", "firm_id": firm.id, "user_id": 424243, "client_ids": [ids[0]]}
+    assert [i["title"] for i in outbox_portal.rpc.notify.list_news(principal=principal)["items"]] == ["Utrecht-nieuws"]
+
+
 @pytest.mark.parametrize("query", [{"page": 0}, {"per_page": 1000}])
 def test_bad_paging_is_422(outbox_portal, query):
     firm = Firm(outbox_portal)
