@@ -125,22 +125,18 @@ def insert_many(session_or_connection, table: sa.Table, rows: list[dict], return
         result = session_or_connection.execute(statement, rows)
         return result.all() if returning else []
     quote = bind.dialect.identifier_preparer
-    arrays = []
+    arrays, params = [], {}
     for index, name in enumerate(names):
         column = table.c[name]
         type_name = column.type.compile(dialect=bind.dialect)
+        values = [row[name] for row in rows]
         if isinstance(column.type, sa.String) and not isinstance(column.type, sa.Enum):
             type_name = "TEXT"  # an explicit cast to VARCHAR(n) would cut a long value; the INSERT refuses it
         if isinstance(column.type, sa.JSON):  # sent as JSON text, cast per element
             arrays.append(f"CAST(CAST(:c{index} AS TEXT[]) AS {type_name}[])")
+            values = [None if v is None else serialization.column_dumps(v) for v in values]
         else:
             arrays.append(f"CAST(:c{index} AS {type_name}[])")
-    params = {}
-    for index, name in enumerate(names):
-        column = table.c[name]
-        values = [row[name] for row in rows]
-        if isinstance(column.type, sa.JSON):
-            values = [None if v is None else serialization.column_dumps(v) for v in values]
         params[f"c{index}"] = _array_literal(values)
     sql = (f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.format_column(table.c[n]) for n in names)}) "
            f"SELECT * FROM unnest({', '.join(arrays)})")

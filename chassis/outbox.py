@@ -15,9 +15,9 @@ is therefore at-least-once; consumers use chassis.inbox to make it harmless.
 """
 import datetime as dt
 import logging
-from contextlib import contextmanager
 import time
 import uuid
+from contextlib import contextmanager
 
 import eventlet
 import sqlalchemy as sa

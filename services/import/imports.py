@@ -219,8 +219,7 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
     # "all" rewrites no rows. A choice of rows is numbered again (the others leave their batch), and
     # so is a preview made before the preview numbered them.
     to_commit = [import_rows.c.import_id == record.id, import_rows.c.status.in_(("new", "update"))]
-    unnumbered = session.scalar(sa.select(sa.exists().where(*to_commit, import_rows.c.batch.is_(None))))
-    if chosen != "all" or unnumbered:
+    if chosen != "all" or session.scalar(sa.select(sa.exists().where(*to_commit, import_rows.c.batch.is_(None)))):
         if chosen != "all":
             to_commit.append(import_rows.c.row_number.in_(sorted(set(chosen))))
         session.execute(sa.update(import_rows).where(import_rows.c.import_id == record.id,

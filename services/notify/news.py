@@ -9,8 +9,8 @@ Who sees what:
 The client → branch mapping is identity's. notify keeps a local copy (client_branches),
 fed by identity's ``client_created``/``client_updated`` events (and ``clients_imported``, one
 per import batch), because the news list is read on every portal page and one RPC per client
-per page view would tie news to identity's latency. The copy is eventually consistent; for a client the copy does not
-know yet (an event still in flight, or a client created before notify subscribed),
+per page view would tie news to identity's latency. The copy is eventually consistent; for a
+client the copy does not know yet (an event still in flight, or a client created before notify subscribed),
 we ask identity ``client_scope`` once and keep the answer until the next event.
 """
 import datetime as dt

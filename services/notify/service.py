@@ -15,8 +15,8 @@ from chassis.rpc_client import ServiceRpc
 from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import inbox, outbox
-from notify.schemas import (ClientEventSchema, ClientsImportedSchema, ListNewsSchema, PostNewsSchema, RequestDecidedSchema,
-                            RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
+from notify.schemas import (ClientEventSchema, ClientsImportedSchema, ListNewsSchema, PostNewsSchema,
+                            RequestDecidedSchema, RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
                             SmsSettingsSchema, StatusCallbackSchema)
 
 log = logging.getLogger(__name__)
