@@ -12,7 +12,9 @@ def gateway_url(args) -> str:
 
 def add_connection_options(parser, token_env="AKKOORD_TOKEN"):
     parser.add_argument("--url", help="gateway URL (default $AKKOORD_URL or http://$AKKOORD_HTTP)")
-    parser.add_argument("--token", default=None, help=f"bearer token (default ${token_env})")
+    # A token may start with '-', which argparse takes for an option unless given as --token=TOKEN.
+    parser.add_argument("--token", default=None,
+                        help=f"bearer token; prefer ${token_env}, which keeps it out of the process list")
     parser.set_defaults(token_env=token_env)
 
 

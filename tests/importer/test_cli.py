@@ -11,8 +11,8 @@ def test_cli_imports_with_confirmation(wizard, tmp_path):
     path = tmp_path / "klanten.xlsx"
     path.write_bytes(xlsx_bytes(ROWS))
     token = wizard.api.headers["Authorization"].split()[1]
-    result = run_cli("import", str(path), "--group", "via de cli", "--url", wizard.portal.url, "--token", token,
-                     input_text="j\n")
+    result = run_cli("import", str(path), "--group", "via de cli", "--url", wizard.portal.url,
+                     f"--token={token}", input_text="j\n")
     assert result.returncode == 0, result.stderr
     assert "nieuw:        1" in result.stdout and "ongeldig:     1" in result.stdout
     assert "rij 3 (000302): E-mail: Ongeldig e-mailadres." in result.stdout
@@ -25,9 +25,11 @@ def test_cli_declined_commits_nothing_and_unknown_group_fails(wizard, tmp_path):
     path = tmp_path / "klanten.csv"
     path.write_bytes(csv_bytes(ROWS))
     token = wizard.api.headers["Authorization"].split()[1]
-    result = run_cli("import", str(path), "--url", wizard.portal.url, "--token", token, input_text="n\n")
+    result = run_cli("import", str(path), "--url", wizard.portal.url, input_text="n\n",
+                     env_extra={"AKKOORD_TOKEN": token})
     assert result.returncode == 0, result.stderr
     assert "Niet doorgevoerd." in result.stdout
     assert wizard.clients() == {}
-    result = run_cli("import", str(path), "--group", "Bestaat niet", "--url", wizard.portal.url, "--token", token)
+    result = run_cli("import", str(path), "--group", "Bestaat niet", "--url", wizard.portal.url,
+                     env_extra={"AKKOORD_TOKEN": token})
     assert result.returncode == 1 and "bestaat niet" in result.stderr
