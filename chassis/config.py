@@ -14,14 +14,14 @@ def var_dir() -> Path:
     return path
 
 
-_secrets_read: dict[Path, str] = {}
+_secrets_read: dict[tuple, str] = {}
 
 
 def _generated_secret(filename: str) -> str:
     """A secret generated once into var/ so restarts keep it; read once per process (every BSN
-    sealed in an import asks for it)."""
-    path = Path(os.environ.get("AKKOORD_VAR_DIR", DEFAULT_VAR)) / filename
-    value = _secrets_read.get(path)
+    sealed in an import asks for it, so the cache is keyed by the plain variable, not a Path)."""
+    key = (os.environ.get("AKKOORD_VAR_DIR"), filename)
+    value = _secrets_read.get(key)
     if value is not None:
         return value
     path = var_dir() / filename
@@ -31,7 +31,7 @@ def _generated_secret(filename: str) -> str:
         value = secrets.token_urlsafe(32)
         path.write_text(value + "\n")
         path.chmod(0o600)
-    _secrets_read[path] = value
+    _secrets_read[key] = value
     return value
 
 

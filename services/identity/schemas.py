@@ -1,15 +1,29 @@
 """marshmallow schemas for identity's RPC input."""
+import orjson
 from marshmallow import Schema as _Schema, ValidationError as _ValidationError, fields, pre_load, validate
 
 
-def _has_nul(value) -> bool:
+def _walk_has_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_walk_has_nul(k) or _walk_has_nul(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
+        return any(_walk_has_nul(v) for v in value)
     return False
+
+
+def _has_nul(value) -> bool:
+    """Whether any text in ``value`` (keys too, at any depth) holds a NUL character.
+
+    One orjson pass in C first: an import batch is 1,000 rows of 17 cells, and walking them in
+    Python was 7% of identity's CPU during an import. orjson writes NUL as \\u0000, and so does a
+    text holding a literal backslash-u0000, so a hit is confirmed by the walk."""
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # a type orjson does not write (bytes, say): walk it
+        return _walk_has_nul(value)
+    return b"\\u0000" in encoded and _walk_has_nul(value)
 
 
 class Schema(_Schema):
@@ -170,8 +184,10 @@ class ImportRowSchema(ClientInSchema):
         return out
 
 
-class UpsertSchema(_Schema):  # rows are checked one by one (ImportRowSchema): one bad row stops nothing
-    rows = fields.List(fields.Dict(), required=True, validate=validate.Length(max=200_000))
+class UpsertSchema(_Schema):
+    # Rows are checked one by one (ImportRowSchema), a row that is not an object included: one bad row
+    # stops nothing, and the batch's 1,000 rows are not copied once more just to see they are objects.
+    rows = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(max=200_000))
     group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
     import_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
 

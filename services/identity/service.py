@@ -155,6 +155,9 @@ class IdentityService:
         data = UpsertSchema().load({"rows": rows, "group_id": group_id, "import_id": import_id})
         clean = []
         for row in data["rows"]:
+            if not isinstance(row, dict):
+                clean.append({"number": "", "_invalid": {"row": ["Een rij is een object met velden."]}})
+                continue
             try:
                 clean.append(IMPORT_ROW.load(ImportRowSchema.clean(row)))
             except ValidationError as exc:  # this row is invalid; the others go on

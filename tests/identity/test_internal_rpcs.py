@@ -221,6 +221,15 @@ def test_hostile_text_is_refused_per_row_and_per_request(portal):
     assert error_name(err.value) == "Invalid"
 
 
+def test_a_row_that_is_not_an_object_is_invalid_alone(portal):
+    firm = Firm(portal)
+    result = portal.rpc.identity.upsert_clients(firm.admin_principal, [
+        {"number": "R-1", "name": "Een"}, ["R-2", "Twee"], "R-3", None, {"number": "R-4", "name": "Vier"}], None, None)
+    assert (result["created"], result["invalid"]) == (2, 3)
+    assert [e["index"] for e in result["errors"]] == [1, 2, 3]
+    assert all("row" in e["fields"] for e in result["errors"])
+
+
 def test_upsert_mixed_batch_writes_one_event_per_client_with_its_payload(portal, db_engine):
     firm = Firm(portal)
     first = portal.rpc.identity.upsert_clients(firm.admin_principal, [
