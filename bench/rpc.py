@@ -143,7 +143,8 @@ class Environment:
         return dict(os.environ, AMQP_URI=self.amqp_uri, AKKOORD_DATABASE_URL=self.database_url,
                     AKKOORD_HTTP=f"127.0.0.1:{http_port}", AKKOORD_VAR_DIR=self.var,
                     AKKOORD_PLATFORM_TOKEN=self.platform_token, AKKOORD_SECRET_KEY="bench-" + uuid.uuid4().hex,
-                    AKKOORD_SMS_BACKEND="outbox", AKKOORD_LOG_LEVEL="WARNING")
+                    AKKOORD_SMS_BACKEND="outbox", AKKOORD_LOG_LEVEL="WARNING",
+                    AKKOORD_DEV_PAGES="1")  # /dev/mail is the 1-RPC request measured through the gateway
 
     def close(self):
         from chassis.db import dispose_engines

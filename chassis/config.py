@@ -50,6 +50,8 @@ class Settings:
     twilio_auth_token: str | None
     twilio_from: str | None
     twilio_api_base: str | None
+    dev_pages: bool
+    trusted_proxies: int
 
     @property
     def platform_token(self) -> str:
@@ -71,7 +73,37 @@ def load() -> Settings:
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),
         twilio_from=env.get("TWILIO_FROM"),
         twilio_api_base=env.get("TWILIO_API_BASE"),
+        dev_pages=dev_pages(),
+        trusted_proxies=trusted_proxies(),
     )
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def dev_pages() -> bool:
+    """AKKOORD_DEV_PAGES: serve /dev/sms and /dev/mail. Off unless asked for: those pages show every
+    firm's login and approval codes to anyone, so only `make demo` and tests turn them on."""
+    value = os.environ.get("AKKOORD_DEV_PAGES", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"AKKOORD_DEV_PAGES must be 1 or 0, not {value!r}")
+
+
+def trusted_proxies() -> int:
+    """AKKOORD_TRUSTED_PROXIES: how many proxies in front of the gateway append to X-Forwarded-For.
+    0 (default): the header is ignored, since any caller can send it; the socket's address counts."""
+    value = os.environ.get("AKKOORD_TRUSTED_PROXIES", "").strip() or "0"
+    try:
+        hops = int(value)
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise ValueError(f"AKKOORD_TRUSTED_PROXIES must be a whole number >= 0, not {value!r}")
+    return hops
 
 
 def nameko_config(settings: Settings | None = None) -> dict:

@@ -1,11 +1,13 @@
 """``make demo``: migrate, start every service and the gateway, seed a demo firm.
 
 Runs in the foreground; Ctrl-C or SIGTERM stops it cleanly. The environment of
-SPEC §5 overrides every default (database, broker, address, tokens).
+SPEC §5 overrides every default (database, broker, address, tokens). The developer
+pages /dev/sms and /dev/mail are on here (AKKOORD_DEV_PAGES=1) unless the environment says 0.
 """
 from chassis import runner  # noqa: I001  (eventlet monkey-patch first)
 
 import logging
+import os
 import sys
 
 import requests
@@ -43,6 +45,8 @@ def seed(base_url: str, platform_token: str) -> list[str]:
 
 
 def run():
+    # demo users read their SMS and e-mail codes on /dev/sms and /dev/mail; AKKOORD_DEV_PAGES=0 still wins
+    os.environ.setdefault("AKKOORD_DEV_PAGES", "1")
     settings = config.load()
     print(f"akkoord demo: database {settings.database_url.split('@')[-1]}, broker {settings.amqp_uri.split('@')[-1]}")
     upgrade_all(settings.database_url)
@@ -59,7 +63,8 @@ def run():
             "",
             f"akkoord draait op {base_url}   (services: {', '.join(names)})",
             f"  API-documentatie: {base_url}/api/v1/openapi.json",
-            f"  verstuurde sms en e-mail (ontwikkelpagina's): {base_url}/dev/sms  {base_url}/dev/mail",
+            *([f"  verstuurde sms en e-mail (ontwikkelpagina's): {base_url}/dev/sms  {base_url}/dev/mail"]
+              if settings.dev_pages else []),
             f"  platformtoken: {settings.platform_token}",
             *lines,
             "Stoppen: Ctrl-C",

@@ -17,7 +17,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from gateway.server import http
 from werkzeug.wrappers import Response
 
-from chassis import serialization
+from chassis import config, serialization
 from chassis.errors import AkkoordError, BadRequest, NotAuthenticated
 from gateway.errors import error_response, from_exception
 
@@ -164,13 +164,31 @@ def _to_response(result, default_status):
     return json_response(payload, status)
 
 
+def client_ip(request, trusted_proxies: int | None = None) -> str:
+    """The caller's address, as identity's login and sessions and the approval evidence record it.
+
+    X-Forwarded-For is written by whoever sends the request, so only the entries appended by our own
+    proxies count (AKKOORD_TRUSTED_PROXIES of them, as werkzeug's ProxyFix): the Nth from the right.
+    With 0, or fewer entries than proxies, the socket's remote address is used.
+    """
+    hops = config.trusted_proxies() if trusted_proxies is None else trusted_proxies
+    remote = request.remote_addr or ""
+    if hops <= 0:
+        return remote
+    # several X-Forwarded-For headers arrive joined with commas (eventlet's wsgi), in order
+    entries = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    entries = [part for part in entries if part]
+    if len(entries) < hops:
+        return remote
+    return entries[-hops][:45]  # the longest textual IPv6 address; the columns that keep it are this wide
+
+
 class RequestContext:
     def __init__(self, request):
         self.principal = None
         self.body = {}
         self.query = {}
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        self.ip = forwarded.split(",")[0].strip() if forwarded else (request.remote_addr or "")
+        self.ip = client_ip(request)
         self.user_agent = request.headers.get("User-Agent", "")[:500]
 
     @property
@@ -179,4 +197,4 @@ class RequestContext:
         return {"ip": self.ip, "user_agent": self.user_agent}
 
 
-__all__ = ["route", "ROUTES", "json_response", "RemoteError", "UnknownService"]
+__all__ = ["route", "ROUTES", "json_response", "client_ip", "RemoteError", "UnknownService"]

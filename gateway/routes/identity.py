@@ -21,6 +21,7 @@ register_remote_errors({
     "identity.exceptions.WrongPin": (422, "wrong_pin"),
     "identity.exceptions.PinLocked": (403, "pin_locked"),
     "identity.exceptions.NoPin": (422, "no_pin"),
+    "identity.exceptions.WrongConfirmationMethod": (422, "wrong_confirmation_method"),
     "identity.exceptions.WrongCode": (422, "wrong_code"),
     "identity.exceptions.CodeExpired": (422, "code_expired"),
     "identity.exceptions.MobileRequired": (422, "mobile_required"),

@@ -1,5 +1,5 @@
 """Routes served by the notify service: SMS settings, news, twilio's status callback,
-and the developer outbox pages (only when SMS/e-mail are not really sent)."""
+and the developer outbox pages (only with AKKOORD_DEV_PAGES=1)."""
 import html
 import os
 
@@ -170,23 +170,33 @@ class NotifyRoutes:
         return None, 204
 
     # -- developer pages -------------------------------------------------------------------
-    @route("GET", "/dev/sms", summary="Ontwikkelpagina: SMS-berichten in de outbox (niet met twilio)",
-           tags=["dev"], auth="none", produces="text/html")
+    # Anonymous and across all firms (they show login and approval codes), so served only when
+    # AKKOORD_DEV_PAGES turns them on (make demo, tests); otherwise they do not exist.
+    @route("GET", "/dev/sms", summary="Ontwikkelpagina: SMS-berichten in de outbox (alleen met AKKOORD_DEV_PAGES=1, "
+                                      "niet met twilio)", tags=["dev"], auth="none", produces="text/html")
     def dev_sms(self, request, ctx):
-        if config.load().sms_backend == "twilio":
-            return error_response(404, "not_found", "Deze route bestaat niet.")
+        settings = config.load()
+        if not settings.dev_pages or settings.sms_backend == "twilio":
+            return _no_such_route()
         rows = self.notify.dev_sms_outbox(limit=200)
         if _wants_json(request):
             return json_response({"items": rows})
         return _outbox_html("SMS-outbox", rows, [("created_at", "Tijd"), ("to", "Aan"), ("sender", "Afzender"),
                                                  ("purpose", "Doel"), ("status", "Status"), ("body", "Bericht")])
 
-    @route("GET", "/dev/mail", summary="Ontwikkelpagina: e-mails in de outbox (zonder SMTP-server)",
+    @route("GET", "/dev/mail", summary="Ontwikkelpagina: e-mails in de outbox (alleen met AKKOORD_DEV_PAGES=1)",
            tags=["dev"], auth="none", produces="text/html")
     def dev_mail(self, request, ctx):
+        if not config.dev_pages():
+            return _no_such_route()
         rows = self.notify.dev_mail_outbox(limit=200)
         if _wants_json(request):
             return json_response({"items": rows})
         return _outbox_html("E-mail-outbox", rows, [("created_at", "Tijd"), ("to", "Aan"),
                                                     ("sender_name", "Afzender"), ("subject", "Onderwerp"),
                                                     ("status", "Status"), ("text", "Tekst")])
+
+
+def _no_such_route():
+    """The same 404 as a path no route matches, so a disabled page does not show it exists."""
+    return error_response(404, "not_found", "Deze route bestaat niet.")

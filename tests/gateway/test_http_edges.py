@@ -114,9 +114,14 @@ def test_readyz_is_503_without_database(portal):
     assert response.json()["database"] is False and response.json()["broker"] is True
 
 
-def test_readyz_is_503_without_broker(portal):
-    with nameko_config.patch({"AMQP_URI": "pyamqp://guest:guest@127.0.0.1:1/"}):
-        response = portal.api().get("/readyz")
+def test_readyz_is_503_without_broker(portal, monkeypatch):
+    # Only the probe is pointed at a closed port: patching the process-wide AMQP_URI would also
+    # break any reply the in-process services send meanwhile (notify's timer calls identity).
+    from chassis import health
+    from gateway.routes import system
+    monkeypatch.setattr(system, "broker_ok",
+                        lambda timeout=2.0: health.broker_ok("pyamqp://guest:guest@127.0.0.1:1/", timeout))
+    response = portal.api().get("/readyz")
     assert response.status_code == 503
     assert response.json()["broker"] is False
 

@@ -44,6 +44,7 @@ def outbox_portal(monkeypatch, service_config, fast_retries):
     """The portal as `make demo` runs it: SMS and e-mail kept in the outbox."""
     monkeypatch.setenv("AKKOORD_SMS_BACKEND", "outbox")
     monkeypatch.delenv("AKKOORD_SMTP_HOST", raising=False)
+    monkeypatch.setenv("AKKOORD_DEV_PAGES", "1")  # as make demo: /dev/sms and /dev/mail are read here
     portal = Portal(service_config).start()
     yield portal
     portal.stop()

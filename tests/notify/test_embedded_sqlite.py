@@ -16,6 +16,7 @@ from tests.notify.test_sending import mobile
 @pytest.fixture
 def sqlite_portal(vhost, tmp_path, monkeypatch, fake_smtp, fast_retries):
     monkeypatch.setenv("AKKOORD_SMS_BACKEND", "outbox")
+    monkeypatch.setenv("AKKOORD_DEV_PAGES", "1")  # as make demo: the test reads /dev/sms
     for key, value in fake_smtp.env().items():
         monkeypatch.setenv(key, value)
     url = f"sqlite:///{tmp_path / 'akkoord.db'}"

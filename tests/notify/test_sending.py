@@ -74,7 +74,8 @@ def test_outbox_backend_shows_messages_on_dev_page(outbox_portal):
     assert html.headers["Content-Type"].startswith("text/html") and "Uw code is 654321." in html.text
 
 
-def test_dev_page_is_absent_with_twilio(twilio_portal):
+def test_dev_page_is_absent_with_twilio(twilio_portal, monkeypatch):
+    monkeypatch.setenv("AKKOORD_DEV_PAGES", "1")  # even with the developer pages on: nothing in the outbox
     twilio_portal.rpc.notify.send_sms(payload=sms())
     assert twilio_portal.api().get("/dev/sms").status_code == 404
     with pytest.raises(Exception) as raised:
