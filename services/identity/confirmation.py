@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from chassis.errors import Invalid, NotFound
 from chassis.principal import Principal
 from identity import pins, sessions, smscodes
-from identity.exceptions import CodeExpired, InvalidCredentials, MobileRequired, NotAllowed, WrongCode
+from identity.exceptions import (CodeExpired, InvalidCredentials, MobileRequired, NotAllowed, WrongCode,
+                                 WrongConfirmationMethod)
 from identity.mobiles import masked, normalise_mobile
 from identity.models import User
 
@@ -23,10 +24,28 @@ def _active_user(session, user_id: int, lock: bool = True) -> User:
 
 
 # -- approvals ----------------------------------------------------------------
+# Staff choose per user how it confirms (SPEC §3, tokens/rights); a secret of the other kind never counts.
+WRONG_METHOD = {
+    "pin": "U bevestigt met uw PIN-code; een sms-code wordt hiervoor niet geaccepteerd.",
+    "sms": "U bevestigt met een sms-code; een PIN-code wordt hiervoor niet geaccepteerd.",
+}
+
+
+def require_method(user: User, method: str) -> None:
+    """Refuse a confirmation by any method but the user's current one (checked before the secret)."""
+    current = user.confirmation_method
+    if method != current:
+        raise WrongConfirmationMethod(
+            WRONG_METHOD.get(current, "Voor uw account is geen bevestigingsmethode ingesteld; neem contact op "
+                                      "met uw kantoor."),
+            {"field": "pin" if method == "pin" else "code", "method": current})
+
+
 def check(session, user_id: int, method: str, secret: str, binding: dict | None) -> bool:
-    # The caller names the method: approval asks for the user's own (pin or sms) when it opens a request;
-    # managing rights or one's own mobile number is always confirmed with the PIN.
+    # The caller names the method, but identity decides whether it counts: only the user's own method does,
+    # so a user moved to SMS cannot confirm with an old PIN (nor a PIN user with a stray code).
     user = _active_user(session, user_id)
+    require_method(user, method)
     if method == "pin":
         return pins.check_pin(session, user, secret)
     if not binding:
@@ -39,6 +58,7 @@ def check(session, user_id: int, method: str, secret: str, binding: dict | None)
 
 def send_code(session, notify, user_id: int, binding: dict) -> dict:
     user = _active_user(session, user_id)
+    require_method(user, "sms")  # a PIN user's code could never count: no SMS sent for nothing
     if not user.mobile:
         raise MobileRequired("Er is geen mobiel nummer bekend; vraag uw kantoor dit in te stellen.",
                              {"field": "mobile"})
@@ -94,6 +114,10 @@ def request_mobile_change(session, notify, p: Principal, mobile: str, pin: str) 
         raise Invalid("De invoer is ongeldig.", {"fields": {"mobile": [str(exc)]}}) from None
     if new is None:
         raise Invalid("De invoer is ongeldig.", {"fields": {"mobile": ["Verplicht."]}})
+    if user.confirmation_method != "pin":
+        # the own number is set only with the PIN (SPEC §3); an SMS user has none, so the firm changes it
+        raise WrongConfirmationMethod("U bevestigt met sms en heeft geen PIN-code; vraag uw kantoor om uw mobiele "
+                                      "nummer te wijzigen.", {"field": "pin", "method": user.confirmation_method})
     pins.check_pin(session, user, pin)
     challenge, code = smscodes.create(session, user, "mobile", mobile=new)
     session.commit()

@@ -58,6 +58,11 @@ class MobileRequired(Invalid):
     code = "mobile_required"
 
 
+class WrongConfirmationMethod(Invalid):
+    """A PIN offered by a user who confirms by SMS, or an SMS code by one who confirms with a PIN."""
+    code = "wrong_confirmation_method"
+
+
 class InvalidActivation(Invalid):
     code = "invalid_activation"
 

@@ -50,6 +50,13 @@ def set_pins(users: list[User]) -> dict[int, str]:
     return clear
 
 
+def clear_pin(user: User) -> None:
+    """No PIN any more (the user confirms by SMS): the hash, its failures and its date go."""
+    user.pin_hash = None
+    user.pin_failures = 0
+    user.pin_issued_at = None
+
+
 def check_pin(session, user: User, pin: str) -> bool:
     """True for the right PIN; raises WrongPin / PinLocked / NoPin otherwise. Failures are committed."""
     if not user.pin_hash:

@@ -45,6 +45,10 @@ def issue(session, p: Principal, data: dict, letters, principal: dict, events) -
     for user, _ in pairs:
         user.confirmation_method = confirmation
         user.login_method = login
+        if confirmation == "sms":
+            # the old PIN must not outlive the switch: a user who confirms by SMS holds no PIN at all
+            # (choosing pin again issues a fresh one below)
+            pins.clear_pin(user)
     by_branch: dict[int, list] = {}
     if confirmation == "pin":
         clear = pins.set_pins([u for u, _ in pairs])

@@ -212,19 +212,33 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
 
 
 # -- changing -----------------------------------------------------------------
-def _manages(session, p: Principal, user: User) -> bool:
+OTHER_CLIENTS = ("Deze gebruiker is ook aan een andere cliënt gekoppeld; alleen uw kantoor kan deze gebruiker "
+                 "wijzigen.")
+
+
+def _manages(session, p: Principal, user: User) -> str | None:
+    """None when the principal may change the user, else the Dutch reason it may not."""
     if p.is_staff:
-        return True
+        return None  # staff: scope.user already applied branch visibility; admin rules follow in update_user
     if not p.is_client or user.kind != "client":
-        return False
+        return "U mag deze gebruiker niet wijzigen."
+    # Name, rights, active flag and mobile belong to the user, not to one of its client links: a change
+    # would reach every client the user works for. So a client superuser changes only users all of whose
+    # clients it is superuser of; a user shared with another client is changed by the firm.
     linked = set(session.scalars(sa.select(ClientUserLink.client_id).where(ClientUserLink.user_id == user.id)))
-    return bool(linked & set(p.superuser_client_ids))
+    mine = set(p.superuser_client_ids)
+    if not linked & mine:
+        return "U mag deze gebruiker niet wijzigen."
+    if not linked <= mine:
+        return OTHER_CLIENTS
+    return None
 
 
 def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
     user = scope.user(session, p, user_id)
-    if not _manages(session, p, user):
-        raise NotAllowed("U mag deze gebruiker niet wijzigen.")
+    refused = _manages(session, p, user)
+    if refused:
+        raise NotAllowed(refused)
     if user.kind == "staff" and not p.has_right("admin"):
         raise NotAllowed("Alleen beheerders wijzigen kantoormedewerkers.")
     if user.kind == "staff" and user.branch_id is None and not p.firm_wide:
@@ -241,6 +255,11 @@ def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict
             raise NotAllowed("Uw eigen mobiele nummer wijzigt u met uw PIN-code via 'Mijn gegevens'.")
         mobile = _mobile(data["mobile"])
         if mobile != user.mobile:
+            if p.is_client:
+                # the number receives the user's login and approval codes: only the firm, or the user itself
+                # with its PIN (SPEC §3), may point them elsewhere, never a colleague
+                raise NotAllowed("Het mobiele nummer van een collega wijzigt u niet zelf; vraag uw kantoor dit "
+                                 "te doen.", {"field": "mobile"})
             if mobile is None and (user.confirmation_method == "sms" or user.login_method == "password_sms"):
                 raise Invalid("Deze gebruiker bevestigt of logt in met sms; een mobiel nummer is nodig.",
                               {"fields": {"mobile": ["Verplicht bij sms."]}})

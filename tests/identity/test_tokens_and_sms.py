@@ -112,9 +112,9 @@ def test_confirmation_code_sent_through_notify_is_bound(portal):
         portal.rpc.identity.check_confirmation(user["id"], "sms", code,
                                                {"request_id": 9, "sha256": hashlib.sha256(b"x").hexdigest()})
     assert error_name(err.value) == "CodeExpired"
-    with pytest.raises(Exception) as err:  # this user never had a PIN
+    with pytest.raises(Exception) as err:  # this user confirms by SMS: a PIN is refused before it is looked at
         portal.rpc.identity.check_confirmation(user["id"], "pin", "123456", None)
-    assert error_name(err.value) == "NoPin"
+    assert error_name(err.value) == "WrongConfirmationMethod"
     assert portal.rpc.identity.check_confirmation(user["id"], "sms", code, binding) is True
 
 
