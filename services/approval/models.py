@@ -11,6 +11,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
+from chassis.client_branches import ClientBranchColumns
 from chassis.db import Base as _Base
 from chassis.inbox import define_inbox
 from chassis.outbox import define_outbox
@@ -124,6 +125,10 @@ class Request(Base):
         sa.Index("ix_requests_branch_opened", "firm_id", "branch_id", sa.text("opened_at DESC"), sa.text("id DESC")),
         sa.Index("ix_requests_client", "client_id", sa.text("opened_at DESC")),
     )
+
+
+class ClientBranch(ClientBranchColumns, Base):
+    """approval's copy of identity's client → branch mapping (chassis.client_branches)."""
 
 
 class Participant(Base):

@@ -12,7 +12,7 @@ import functools
 
 import sqlalchemy as sa
 
-from approval import documents, evidence, rights
+from approval import client_branches, documents, evidence, rights
 from approval.exceptions import NoApprovers, NotAllowed, RequestClosed, RequestNotFound
 from approval.models import PENDING, Document, Participant, Request
 
@@ -85,6 +85,8 @@ def open_request(session, principal, client: dict, users: list, data: dict, audi
     require_uploader(principal)
     documents.require_type(session, client["firm_id"], data["document_type"])
     content = documents.decode_content(data["content_base64"])
+    # Before any request row is locked: an event moving the client locks this row, then the requests.
+    branch_id = client_branches.branch_for_new_request(session, client)
     replaced = None
     if data.get("replaces_request_id"):
         replaced = visible(session, principal, data["replaces_request_id"], lock=True)
@@ -97,18 +99,18 @@ def open_request(session, principal, client: dict, users: list, data: dict, audi
     if not eligible:
         raise NoApprovers("Geen enkele gebruiker van deze cliënt mag dit documenttype accorderen; "
                           "stel eerst de accordeerrechten in.", {"field": "document_type"})
-    document = documents.store(session, firm_id=client["firm_id"], branch_id=client.get("branch_id"),
+    document = documents.store(session, firm_id=client["firm_id"], branch_id=branch_id,
                                client_id=client["id"], document_type=data["document_type"], title=data["title"],
                                filename=data.get("filename"), data=content, user_id=principal.user_id)
-    request = _create(session, principal, client, document, rule, eligible, snapshot, audit, events,
+    request = _create(session, principal, client, branch_id, document, rule, eligible, snapshot, audit, events,
                       replaces=replaced)
     return {"id": document.id, "sha256": document.sha256, "approval_id": request.id, "status": request.status,
             "rule": rule, "approver_user_ids": [e["user_id"] for e in eligible]}
 
 
-def _create(session, principal, client, document, rule, eligible, snapshot, audit, events, replaces=None,
+def _create(session, principal, client, branch_id, document, rule, eligible, snapshot, audit, events, replaces=None,
             event_details=None) -> Request:
-    request = Request(firm_id=client["firm_id"], branch_id=client.get("branch_id"), client_id=client["id"],
+    request = Request(firm_id=client["firm_id"], branch_id=branch_id, client_id=client["id"],
                       client_number=client.get("number"), client_name=client.get("name"),
                       document_id=document.id, document_type=document.document_type, title=document.title,
                       sha256=document.sha256, status=PENDING, rule=rule, rights_snapshot=snapshot,
@@ -163,6 +165,7 @@ def withdraw(session, principal, request_id: int, data: dict, audit: dict, event
 def reopen(session, principal, request_id: int, client: dict, users: list, audit: dict, events) -> dict:
     """Withdraw a pending request and open the same document again under today's rights."""
     require_uploader(principal)
+    branch_id = client_branches.branch_for_new_request(session, client)  # before the request lock, as above
     old = visible(session, principal, request_id, lock=True)
     if old.status != PENDING:
         raise RequestClosed("Alleen een openstaand verzoek kan heropend worden.", {"status": old.status})
@@ -171,7 +174,8 @@ def reopen(session, principal, request_id: int, client: dict, users: list, audit
     if not eligible:
         raise NoApprovers("Geen enkele gebruiker van deze cliënt mag dit documenttype accorderen.")
     document = session.get(Document, old.document_id)
-    request = _create(session, principal, client, document, rule, eligible, snapshot, audit, events, replaces=old,
+    request = _create(session, principal, client, branch_id, document, rule, eligible, snapshot, audit, events,
+                      replaces=old,
                       event_details={"reopened_from": old.id})
     return view(session, principal, request)
 

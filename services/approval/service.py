@@ -4,13 +4,14 @@ import logging
 from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
+from chassis.inbox import idempotent_handler
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
-from approval import decisions, documents, requests, rights, shared_documents
+from approval import client_branches, decisions, documents, requests, rights, shared_documents
 from approval.exceptions import NotAllowed
 from approval.identity_client import Identity
-from approval.models import outbox
+from approval.models import inbox, outbox
 from approval.schemas import (AuditSchema, ClientSettingsSchema, ConfirmSchema, DeclineSchema, DocumentTypeSchema,
                               ListSchema, SetRightSchema, SharedDocumentSchema, UploadSchema, WithdrawSchema)
 
@@ -101,19 +102,19 @@ class ApprovalService:
     @rpc
     def send_code(self, principal, request_id, audit=None):
         return decisions.send_code(self.db.session, Principal.load(principal), int(request_id), _audit(audit),
-                                   self.identity.send_confirmation_code)
+                                   self.identity.confirmation_method, self.identity.send_confirmation_code)
 
     @rpc
     def approve(self, principal, request_id, payload, audit=None):
         return decisions.approve(self.db.session, Principal.load(principal), int(request_id),
                                  CONFIRM_INPUT.load(payload or {}), _audit(audit),
-                                 self.identity.check_confirmation, self.events)
+                                 self.identity.confirmation_method, self.identity.check_confirmation, self.events)
 
     @rpc
     def decline(self, principal, request_id, payload, audit=None):
         return decisions.decline(self.db.session, Principal.load(principal), int(request_id),
                                  DECLINE_INPUT.load(payload or {}), _audit(audit),
-                                 self.identity.check_confirmation, self.events)
+                                 self.identity.confirmation_method, self.identity.check_confirmation, self.events)
 
     # -- evidence ------------------------------------------------------------
     @rpc
@@ -184,6 +185,19 @@ class ApprovalService:
     def shared_document(self, principal, document_id):
         p = Principal.load(principal)
         return shared_documents.fetch(self.db.session, p, int(document_id), self._client_branches(p))
+
+    # -- identity's client events: the client → branch copy ---------------------
+    @idempotent_handler(inbox, "identity", "client_created")
+    def on_client_created(self, data, envelope):
+        client_branches.apply_event(self.db.session, "client_created", data, envelope)
+
+    @idempotent_handler(inbox, "identity", "client_updated")
+    def on_client_updated(self, data, envelope):
+        client_branches.apply_event(self.db.session, "client_updated", data, envelope)
+
+    @idempotent_handler(inbox, "identity", "clients_imported")
+    def on_clients_imported(self, data, envelope):
+        client_branches.apply_event(self.db.session, "clients_imported", data, envelope)
 
     @rpc
     def ping(self):

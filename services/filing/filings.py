@@ -4,6 +4,7 @@ import base64
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from filing import client_branches
 from filing.exceptions import AlreadyFiled, FilingNotFound, NotAllowed, NotAnnualAccounts
 from filing.models import Filing, utcnow
 
@@ -30,11 +31,13 @@ def file(session, principal, approval_id: int, approved_document, get_client, ch
         raise NotAnnualAccounts("Alleen geaccordeerde jaarrekeningen kunnen worden gedeponeerd.",
                                 {"document_type": request["document_type"]})
     client = get_client(principal=principal.dump(), client_id=request["client"]["id"])
+    # The client's branch now (filing's copy, kept from identity's events), not the request's at opening.
+    branch_id = client_branches.branch_for_new_filing(session, client)
     live = session.scalar(sa.select(Filing.id).where(Filing.approval_id == approval_id,
                                                      Filing.status.in_(("submitted", "accepted"))))
     if live:
         raise AlreadyFiled("Deze jaarrekening is al gedeponeerd of wacht op de KvK.", {"filing_id": live})
-    filing = Filing(firm_id=principal.firm_id, branch_id=request["branch_id"], client_id=client["id"],
+    filing = Filing(firm_id=principal.firm_id, branch_id=branch_id, client_id=client["id"],
                     client_name=client["name"], kvk=client.get("kvk"), approval_id=approval_id,
                     sha256=document["sha256"], channel=channel.name, status="submitted", created_by=principal.user_id)
     session.add(filing)

@@ -4,6 +4,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from chassis.client_branches import ClientBranchColumns
 from chassis.db import Base as _Base
 from chassis.inbox import define_inbox
 from chassis.outbox import define_outbox
@@ -49,6 +50,10 @@ class Filing(Base):
                  postgresql_where=sa.text("status IN ('submitted', 'accepted')"),
                  sqlite_where=sa.text("status IN ('submitted', 'accepted')")),
     )
+
+
+class ClientBranch(ClientBranchColumns, Base):
+    """filing's copy of identity's client → branch mapping (chassis.client_branches)."""
 
 
 class DigipoortSubmission(Base):

@@ -4,12 +4,13 @@ from nameko.timer import timer
 from chassis.db import Database
 from chassis.entrypoints import rpc, transactional
 from chassis.health import HealthCheck
+from chassis.inbox import idempotent_handler
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
-from filing import filings
+from filing import client_branches, filings
 from filing.channels import configured_channel
-from filing.models import outbox
+from filing.models import inbox, outbox
 from filing.schemas import FileSchema, ListSchema
 
 
@@ -42,6 +43,19 @@ class FilingService:
     @transactional
     def poll_channel(self):
         filings.poll(self.db.session, self.channel, self.events)
+
+    # -- identity's client events: the client → branch copy ---------------------
+    @idempotent_handler(inbox, "identity", "client_created")
+    def on_client_created(self, data, envelope):
+        client_branches.apply_event(self.db.session, "client_created", data, envelope)
+
+    @idempotent_handler(inbox, "identity", "client_updated")
+    def on_client_updated(self, data, envelope):
+        client_branches.apply_event(self.db.session, "client_updated", data, envelope)
+
+    @idempotent_handler(inbox, "identity", "clients_imported")
+    def on_clients_imported(self, data, envelope):
+        client_branches.apply_event(self.db.session, "clients_imported", data, envelope)
 
     @rpc
     def ping(self):

@@ -17,8 +17,8 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
+from chassis import client_branches
 from chassis.errors import NotFound
 from chassis.principal import Principal
 from notify.exceptions import BranchNotFound, NewsNotAllowed
@@ -96,7 +96,8 @@ def visible_branches(session, principal: Principal, identity) -> tuple[bool, set
             if _is_not_found(exc):
                 continue  # no longer visible to this user: no news through it
             raise
-        remember(session, scope["id"], scope["firm_id"], scope.get("branch_id"), None)
+        client_branches.remember(session, ClientBranch, scope["firm_id"],
+                                 [{"client_id": scope["id"], "branch_id": scope.get("branch_id")}], None)
         if scope["firm_id"] == principal.firm_id and scope.get("branch_id") is not None:
             branches.add(scope["branch_id"])
     return False, branches
@@ -111,51 +112,3 @@ def list_for(session, principal: Principal, identity, page: int, per_page: int) 
     rows = session.execute(query.order_by(News.created_at.desc(), News.id.desc())
                            .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     return {"items": [view(row) for row in rows], "total": total}
-
-
-def remember(session, client_id: int, firm_id: int, branch_id: int | None, occurred_at: dt.datetime | None):
-    """Upsert the local copy; an older event never overwrites a newer one."""
-    occurred_at = occurred_at or utcnow()
-    row = session.get(ClientBranch, client_id, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(ClientBranch(client_id=client_id, firm_id=firm_id, branch_id=branch_id,
-                                         updated_at=occurred_at))
-            return
-        except IntegrityError:
-            row = session.get(ClientBranch, client_id, with_for_update=True)
-    if row.updated_at <= occurred_at:
-        row.firm_id, row.branch_id, row.updated_at = firm_id, branch_id, occurred_at
-
-
-def remember_many(session, firm_id: int, clients: list[dict], occurred_at: dt.datetime | None):
-    """``remember`` for an import batch, in one statement: new clients inserted, known ones moved unless
-    the copy already holds a newer event."""
-    if not clients:
-        return
-    occurred_at = occurred_at or utcnow()
-    table = ClientBranch.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    latest = {c["client_id"]: c["branch_id"] for c in clients}  # a client twice in a batch: its last place
-    statement = insert(table).values([{"client_id": client_id, "firm_id": firm_id, "branch_id": branch_id,
-                                       "updated_at": occurred_at} for client_id, branch_id in latest.items()])
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.client_id],
-        set_={"firm_id": statement.excluded.firm_id, "branch_id": statement.excluded.branch_id,
-              "updated_at": statement.excluded.updated_at},
-        where=table.c.updated_at <= statement.excluded.updated_at))
-
-
-def parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed

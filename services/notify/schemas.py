@@ -68,33 +68,6 @@ class SmsListSchema(Schema):
                            validate=validate.OneOf(["queued", "sent", "delivered", "failed", "undelivered"]))
 
 
-class ClientEventSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    client_id = fields.Integer(required=True)
-    firm_id = fields.Integer(required=True)
-    branch_id = fields.Integer(load_default=None, allow_none=True)
-
-
-class ImportedClientSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    client_id = fields.Integer(required=True)
-    branch_id = fields.Integer(load_default=None, allow_none=True)
-
-
-class ClientsImportedSchema(Schema):
-    """identity's ``clients_imported``: one import batch's created and updated clients."""
-    class Meta:
-        unknown = EXCLUDE
-
-    firm_id = fields.Integer(required=True)
-    created = fields.List(fields.Nested(ImportedClientSchema), load_default=list)
-    updated = fields.List(fields.Nested(ImportedClientSchema), load_default=list)
-
-
 class RequestOpenedSchema(Schema):
     class Meta:
         unknown = EXCLUDE

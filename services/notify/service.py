@@ -5,6 +5,7 @@ import os
 from nameko import config as nameko_config
 from nameko.timer import timer
 
+from chassis import client_branches
 from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
@@ -14,8 +15,8 @@ from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
 from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
-from notify.models import inbox, outbox
-from notify.schemas import (ClientEventSchema, ClientsImportedSchema, ListNewsSchema, PostNewsSchema,
+from notify.models import ClientBranch, inbox, outbox
+from notify.schemas import (ListNewsSchema, PostNewsSchema,
                             RequestDecidedSchema, RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
                             SmsSettingsSchema, StatusCallbackSchema)
 
@@ -107,17 +108,15 @@ class NotifyService:
 
     @idempotent_handler(inbox, "identity", "client_created")
     def on_client_created(self, data, envelope):
-        self._remember_client(data, envelope)
+        client_branches.apply_event(self.db.session, ClientBranch, "client_created", data, envelope)
 
     @idempotent_handler(inbox, "identity", "client_updated")
     def on_client_updated(self, data, envelope):
-        self._remember_client(data, envelope)
+        client_branches.apply_event(self.db.session, ClientBranch, "client_updated", data, envelope)
 
     @idempotent_handler(inbox, "identity", "clients_imported")
     def on_clients_imported(self, data, envelope):
-        batch = ClientsImportedSchema().load(data)
-        news.remember_many(self.db.session, batch["firm_id"], batch["created"] + batch["updated"],
-                           news.parse_time(envelope.get("occurred_at")))
+        client_branches.apply_event(self.db.session, ClientBranch, "clients_imported", data, envelope)
 
     # -- developer pages (only with the outbox backends) ---------------------------
     @rpc(read_only=True)
@@ -153,9 +152,4 @@ class NotifyService:
     def ping(self):
         return self.health.status()
 
-    # -- helpers ---------------------------------------------------------------------
-    def _remember_client(self, data, envelope):
-        client = ClientEventSchema().load(data)
-        news.remember(self.db.session, client["client_id"], client["firm_id"], client["branch_id"],
-                      news.parse_time(envelope.get("occurred_at")))
 
