@@ -8,8 +8,9 @@ after a restart) claims the job again. Parsing restarts from the stored file;
 committing skips the batches recorded in ``import_batches``, so nothing is sent twice.
 
 The work is CPU-bound: the .xlsx is decoded in a child process whose rows arrive over
-a green pipe, the CSV's encoding scan runs in a real thread (eventlet.tpool), and the
-row loop yields to the hub after every batch, so RPCs keep being answered.
+a green pipe, a large file's rows are validated in another (importer/validator.py), the
+CSV's encoding scan runs in a real thread (eventlet.tpool), and the row loop yields to
+the hub after every batch, so RPCs keep being answered.
 Rows are streamed and written in batches (one multi-row INSERT each), so memory stays flat.
 """
 import logging
@@ -31,14 +32,14 @@ from chassis.principal import Principal
 from importer import imports, preview, readers
 from importer.columns import match_headers
 from importer.models import Import, ImportBatch, ImportChunk, import_rows, now
-from importer.validation import ClientRowSchema, validate_row
+from importer.validation import NEW_CLIENT_FIELDS, REQUIRED, ClientRowSchema
+from importer.validator import CHILD_ROWS, BatchValidator
 
 log = logging.getLogger(__name__)
 
 PARSE_BATCH = int(os.environ.get("AKKOORD_IMPORT_PARSE_BATCH", "2000"))
 LEASE_SECONDS = float(os.environ.get("AKKOORD_IMPORT_LEASE", "60"))
 POLL_SECONDS = 2.0
-YIELD_EVERY = 100
 MAX_ATTEMPTS = int(os.environ.get("AKKOORD_IMPORT_MAX_ATTEMPTS", "5"))
 COMMIT_CONCURRENCY = int(os.environ.get("AKKOORD_IMPORT_COMMIT_CONCURRENCY", "3"))
 MAX_JOBS = 2
@@ -204,7 +205,7 @@ def parse(session, identity, record: Import, owner: str):
     path, _sha, _size = imports.assemble(session, record.id)
     session.commit()
     source = readers.open_source(record.kind, path)
-    storing = None
+    storing = validator = None
     try:
         if record.kind == "csv":
             eventlet.tpool.execute(source.load)
@@ -222,21 +223,28 @@ def parse(session, identity, record: Import, owner: str):
         record.delimiter = getattr(source, "delimiter", None)
         record.progress_total = source.total
         session.commit()
-        schema = ClientRowSchema(branches_of(identity, principal))
+        branches = branches_of(identity, principal)
+        schema = ClientRowSchema(branches)
+        validator = BatchValidator(schema, branches, headers.positions, in_child=source.total >= CHILD_ROWS)
+        # Overlapped, in file order: while one batch waits on the database and identity (duplicates,
+        # existing clients, storing), the next is validated: by the child while the worker reads on,
+        # or in the worker itself when the batch is taken.
+        lookahead = 2 if validator.in_child else 1
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
         state = {"done": 0, "to_commit": 0}
-        # Two stages, overlapped: while one batch waits on the database and identity (duplicates,
-        # existing clients, storing), the next one is validated (CPU). Storing stays in file order.
         batch = []
         for row_number, cells in rows:
             batch.append((row_number, cells))
             if len(batch) >= PARSE_BATCH:
-                storing = _next_stage(storing, session, identity, record, p, schema, headers.positions, batch,
-                                      counts, state, owner)
+                validator.submit(batch)
                 batch = []
+                if len(validator.pending) >= lookahead:
+                    storing = _next_stage(storing, session, identity, record, p, validator, schema, counts, state,
+                                          owner)
         if batch:
-            storing = _next_stage(storing, session, identity, record, p, schema, headers.positions, batch,
-                                  counts, state, owner)
+            validator.submit(batch)
+        while validator.pending:
+            storing = _next_stage(storing, session, identity, record, p, validator, schema, counts, state, owner)
         if storing is not None:
             storing.wait()
     except AkkoordError as exc:
@@ -244,6 +252,8 @@ def parse(session, identity, record: Import, owner: str):
         return _fail(session, record, exc.message, exc.details)
     finally:
         _settle(storing)  # never leave a batch writing on the session while the job unwinds
+        if validator is not None:
+            validator.close()
         source.close()
         os.unlink(path)
     session.execute(sa.delete(ImportChunk).where(ImportChunk.import_id == record.id))
@@ -266,32 +276,23 @@ def _settle(storing):
             pass
 
 
-def _next_stage(storing, session, identity, record, p, schema, positions, batch, counts, state, owner):
-    """Validate ``batch`` now, then store it once the batch before it is stored; returns its storing thread."""
-    parsed, first_in_batch = _validate_batch(record, p, schema, positions, batch)
+def _next_stage(storing, session, identity, record, p, validator, schema, counts, state, owner):
+    """Take the oldest batch's validation, then store it once the batch before it is stored;
+    returns its storing thread."""
+    validated, batch_size = validator.next_result()
+    parsed, first_in_batch = _checked(p, validated)
     if storing is not None:
         storing.wait()  # re-raises what stopped the previous batch (a lost lease, say)
-    return eventlet.spawn(_store_batch, session, identity, record, parsed, first_in_batch, len(batch), schema,
+    return eventlet.spawn(_store_batch, session, identity, record, parsed, first_in_batch, batch_size, schema,
                           counts, state, owner)
 
 
-def _validate_batch(record, p, schema, positions, batch):
+def _checked(p, validated):
+    """The validated rows with their client number, the first row of each number in the batch,
+    and the rule that staff of one branch import for that branch only."""
     first_in_batch = {}
     parsed = []
-    for index, (row_number, cells) in enumerate(batch):
-        if index % YIELD_EVERY == 0:
-            eventlet.sleep(0)  # validation is CPU work: let RPCs and HTTP in between
-        raw = {}
-        for field, position in positions.items():
-            if position < len(cells) and cells[position] is not None:
-                raw[field] = cells[position]
-        if not raw and not any(c is not None for c in cells):
-            continue  # a fully empty row is skipped and not counted
-        try:
-            clean, errors = validate_row(schema, raw)
-        except Exception:  # one bad row never stops the others
-            log.warning("row could not be validated", extra={"import_id": record.id, "row": row_number})
-            clean, errors = {}, {"number": "Deze rij kan niet gelezen worden."}
+    for row_number, raw, clean, errors in validated:
         number = (clean.get("number") or raw.get("number") or "")[:50] or None
         if number:
             first_in_batch.setdefault(number, row_number)
@@ -313,10 +314,16 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
             first = earlier.get(number, first_in_batch[number])
             if first != row_number:
                 errors["number"] = f"Dubbel cliëntnummer: rij {first} telt."
-    valid = [number for _r, number, _raw, _clean, errors in parsed if not errors]
-    existing = identity.clients_by_numbers(principal=record.principal, numbers=valid) if valid else {}
+    # Asked of identity: the valid rows' numbers, and those of rows without a name, which a new client needs.
+    wanted = sorted({number for _r, number, _raw, clean, errors in parsed
+                     if number and (not errors or not all(f in clean for f in NEW_CLIENT_FIELDS))})
+    existing = identity.clients_by_numbers(principal=record.principal, numbers=wanted) if wanted else {}
     records = []
     for row_number, number, raw, clean, errors in parsed:
+        if number not in existing and (number or not errors):
+            for field in NEW_CLIENT_FIELDS:
+                if field not in clean:
+                    errors.setdefault(field, REQUIRED)
         if errors:
             status, data, changes = "invalid", raw, None
         else:

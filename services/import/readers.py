@@ -111,16 +111,34 @@ def _stream_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     try:
         with archive.open(member) as stream:
             head = stream.read(XML_HEAD)
-            if is_xml:
-                lowered = head.lower()
-                if b"<!doctype" in lowered or b"<!entity" in lowered:
+            if is_xml and not _utf8_xml(head):
+                # Excel writes UTF-8; in UTF-16 (or anything else) the DTD check below would see nothing
+                raise HostileFile("Het Excel-bestand bevat XML in een onverwachte tekenset en wordt geweigerd.",
+                                  {"member": member.filename[:100]})
+            tail = b""
+            chunk = head
+            while chunk:
+                # the whole member, not only its head: a DTD may follow a long comment
+                if is_xml and _declares_dtd(tail + chunk):
                     raise HostileFile("Het Excel-bestand bevat gevaarlijke XML (DTD of entiteiten) en wordt "
                                       "geweigerd.", {"member": member.filename[:100]})
-            while stream.read(1024 * 1024):
-                pass
+                tail = chunk[-16:]
+                chunk = stream.read(1024 * 1024)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError, ValueError):
         raise HostileFile("Het Excel-bestand is beschadigd of misleidend opgebouwd en wordt geweigerd.",
                           {"member": member.filename[:100]}) from None
+
+
+def _utf8_xml(head: bytes) -> bool:
+    """An XML member starts with '<' (after an optional UTF-8 byte order mark and white space)."""
+    text = head[3:] if head.startswith(codecs.BOM_UTF8) else head
+    text = text.lstrip(b" \t\r\n")
+    return not text or text[:1] == b"<"
+
+
+def _declares_dtd(data: bytes) -> bool:
+    lowered = data.lower()
+    return b"<!doctype" in lowered or b"<!entity" in lowered
 
 
 def clean_text(text: str) -> str | None:
@@ -229,10 +247,19 @@ def _first_sheet_member(archive: zipfile.ZipFile) -> str:
     raise UnreadableFile("Het Excel-bestand bevat geen werkblad.", {})
 
 
+def _expat_without_dtd():
+    from xml.parsers import expat
+
+    def refuse(*_args):
+        raise HostileFile("Het Excel-bestand bevat gevaarlijke XML (DTD of entiteiten) en wordt geweigerd.", {})
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = refuse
+    return parser
+
+
 def xlsx_header(path) -> list:
     """The first row of the first worksheet, read by streaming only as far as needed
     (and the shared strings only up to the highest one it uses)."""
-    from xml.parsers import expat
     with zipfile.ZipFile(path) as archive:
         member = _first_sheet_member(archive)
         cells, state = [], {"in_value": False, "done": False, "col": -1, "type": None, "text": []}
@@ -273,7 +300,7 @@ def xlsx_header(path) -> list:
             if state["in_value"]:
                 state["text"].append(data)
 
-        parser = expat.ParserCreate()
+        parser = _expat_without_dtd()
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
         with archive.open(member) as stream:
             while not state["done"] and (data := stream.read(64 * 1024)):
@@ -293,7 +320,6 @@ def xlsx_header(path) -> list:
 
 
 def _shared_strings(archive: zipfile.ZipFile, up_to: int) -> list:
-    from xml.parsers import expat
     if "xl/sharedStrings.xml" not in archive.namelist():
         return []
     strings, state = [], {"in_t": False, "parts": []}
@@ -316,7 +342,7 @@ def _shared_strings(archive: zipfile.ZipFile, up_to: int) -> list:
         if state["in_t"]:
             state["parts"].append(data)
 
-    parser = expat.ParserCreate()
+    parser = _expat_without_dtd()
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
     with archive.open("xl/sharedStrings.xml") as stream:
         while len(strings) <= up_to and (data := stream.read(64 * 1024)):
@@ -341,7 +367,11 @@ def csv_header(path) -> list:
 
 def check_header(kind: str, path):
     """Refuse at once a file without a client number or name column (MissingColumns)."""
-    header = xlsx_header(path) if kind == "xlsx" else csv_header(path)
+    from xml.parsers.expat import ExpatError
+    try:
+        header = xlsx_header(path) if kind == "xlsx" else csv_header(path)
+    except ExpatError:
+        raise UnreadableFile("Het Excel-bestand is beschadigd.", {}) from None
     match_headers([clean_text(h) if isinstance(h, str) else h for h in header])
 
 

@@ -226,7 +226,12 @@ class ClientRowSchema(Schema):
                               for key, field in self.load_fields_by_key.items()}
 
 
-REQUIRED_FIELDS = ("number", "name")
+# The name is required of new clients only (jobs._store_batch, once identity has said which are
+# new): an empty cell never erases, so a row that updates a known client may leave it out.
+REQUIRED_FIELDS = ("number",)
+NEW_CLIENT_FIELDS = ("name",)
+# The BSN as our export writes it (masked): "keep what is stored", as identity reads it too.
+MASKED_BSN = re.compile(r"\*+[0-9]{0,4}")
 
 
 def validate_row(schema: ClientRowSchema, raw: dict) -> tuple[dict, dict]:
@@ -240,6 +245,8 @@ def validate_row(schema: ClientRowSchema, raw: dict) -> tuple[dict, dict]:
         entry = checks.get(key)
         if entry is None:
             continue
+        if key == "bsn" and isinstance(value, str) and "*" in value and MASKED_BSN.fullmatch(value.strip()):
+            continue  # a re-imported export: the masked BSN is no value
         try:
             clean[entry[0]] = entry[1](value, key, raw)
         except ValidationError as exc:

@@ -134,6 +134,52 @@ def test_xml_with_entities_is_refused(tmp_path):
                                     "xl/sharedStrings.xml": laughs}))
 
 
+def test_a_dtd_late_in_a_member_or_in_utf16_is_refused(tmp_path):
+    late = ('<?xml version="1.0"?><!--' + "x" * 40_000 + '--><!DOCTYPE worksheet [<!ENTITY a "aaaa">]>'
+            '<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&a;</t></is></c></row></sheetData>'
+            '</worksheet>')
+    base = {"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<workbook/>"}
+    with pytest.raises(HostileFile):
+        _check(tmp_path, zip_bytes(dict(base, **{"xl/worksheets/sheet1.xml": late})))
+    utf16 = zipfile_with_bytes(dict(base), "xl/worksheets/sheet1.xml",
+                               '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "c">]><a/>'
+                               .encode("utf-16"))
+    with pytest.raises(HostileFile):
+        _check(tmp_path, utf16)
+
+
+def test_a_dtd_in_the_sheet_is_refused_by_the_header_reader_too(tmp_path):
+    # defence in depth: the streaming header reader refuses a DTD itself (never a 500)
+    from openpyxl import Workbook
+    workbook = Workbook()
+    workbook.active["A1"] = "Cliëntnummer"
+    path = tmp_path / "h.xlsx"
+    workbook.save(path)
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename: archive.read(i.filename) for i in archive.infolist()}
+    sheet = members["xl/worksheets/sheet1.xml"]
+    dtd = b'<!DOCTYPE w [<!ENTITY e "x">]>'
+    members["xl/worksheets/sheet1.xml"] = (sheet.replace(b"?>", b"?>" + dtd, 1) if sheet.startswith(b"<?xml")
+                                           else dtd + sheet)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(HostileFile):
+        readers.check_header("xlsx", path)
+
+
+def zipfile_with_bytes(members: dict, name: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for member, text in members.items():
+            archive.writestr(member, text)
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
 def test_zip_that_is_not_a_workbook_is_unsupported(tmp_path):
     with pytest.raises(UnsupportedFile):
         _check(tmp_path, zip_bytes({"readme.txt": "hallo"}))

@@ -30,8 +30,7 @@ def test_each_bad_field_gets_a_dutch_reason():
     clean, errors = check({"number": "8", "kvk": "123456789", "bsn": "111222334", "postcode": "123 AB",
                            "mobile": "030 1234567", "email": "geen-adres", "country": "Atlantis",
                            "branch": "Rotterdam", "rsin": "12"})
-    assert errors == {
-        "name": "Verplicht veld.",
+    assert errors == {  # no name: required of a new client only, which the preview decides (test_wizard)
         "kvk": "Een KvK-nummer bestaat uit 8 cijfers.",
         "bsn": "Dit BSN is ongeldig (de elfproef klopt niet).",
         "postcode": "Een Nederlandse postcode ziet eruit als 1234 AB.",
@@ -91,3 +90,11 @@ def test_export_neutralises_formula_cells():
     assert rows[0] == [c.header for c in COLUMNS]
     assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
     assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in rows[1])
+
+
+def test_a_masked_bsn_from_our_export_is_no_value():
+    for masked in ("******008", " ******008 ", "*********"):
+        clean, errors = check({"number": "9", "name": "Export", "bsn": masked})
+        assert errors == {} and "bsn" not in clean
+    clean, errors = check({"number": "9", "name": "Export", "bsn": "*12*"})
+    assert errors == {"bsn": "Een BSN bestaat uit 9 cijfers."}

@@ -349,3 +349,29 @@ def test_a_choice_of_rows_is_numbered_again_and_an_unnumbered_preview_still_comm
     wizard.commit(older["id"])
     assert wizard.wait(older["id"], ("done", "failed"))["result"]["created"] == 3
     assert {f"{870 + i:06d}" for i in range(3)} <= set(wizard.clients())
+
+
+def test_empty_name_updates_a_known_client_and_a_masked_bsn_keeps_the_stored_one(wizard):
+    headers = ["Cliëntnummer", "Naam", "BSN", "Plaats"]
+    first = wizard.upload("eerst.csv", csv_bytes([["000701", "Bekend BV", "010000008", "Utrecht"]], headers=headers))
+    wizard.wait(first["id"])
+    wizard.commit(first["id"])
+    assert wizard.wait(first["id"], ("done", "failed"))["status"] == "done"
+
+    # the client's own export, edited: a new city, the BSN as exported (masked), and no name;
+    # plus a new client without a name, which cannot be created
+    rows = [["000701", "", "******008", "Zeist"], ["000702", "", "", "Ede"]]
+    again = wizard.upload("bewerkt.csv", csv_bytes(rows, headers=headers))
+    status = wizard.wait(again["id"])
+    assert status["summary"] == {"new": 0, "update": 1, "unchanged": 0, "invalid": 1}, status
+    update = wizard.rows(again["id"], "update")[0]
+    assert update["number"] == "000701" and update["changes"] == ["city"], update
+    invalid = wizard.rows(again["id"], "invalid")[0]
+    assert invalid["number"] == "000702" and invalid["errors"] == {"name": "Verplicht veld."}
+    wizard.commit(again["id"])
+    assert wizard.wait(again["id"], ("done", "failed"))["result"]["updated"] == 1
+    client = wizard.clients()["000701"]
+    assert (client["name"], client["city"]) == ("Bekend BV", "Zeist")  # the empty name erased nothing
+    assert client["bsn"] == "******008"  # shown masked; the stored BSN was kept (checked below)
+    full = wizard.api.get(f"/api/v1/clients/{client['id']}").json()
+    assert full["bsn"] == "010000008"
