@@ -18,5 +18,8 @@ os.environ.setdefault("AKKOORD_VAR_DIR", tempfile.mkdtemp(prefix="akkoord-test-v
 os.environ.setdefault("AKKOORD_PLATFORM_TOKEN", "test-platform-token-" + uuid.uuid4().hex)
 os.environ.setdefault("AKKOORD_SECRET_KEY", "test-secret-key-" + uuid.uuid4().hex)
 os.environ.setdefault("AKKOORD_RPC_TIMEOUT", "20")
+# Tests read sent codes from notify's outbox, as `make demo` users do; tests/gateway/test_dev_pages.py
+# turns the setting off to show the pages and notify's RPCs are closed by default.
+os.environ.setdefault("AKKOORD_DEV_PAGES", "1")
 
 pytest_plugins = ["tests.fixtures"]

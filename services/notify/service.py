@@ -5,7 +5,7 @@ import os
 from nameko import config as nameko_config
 from nameko.timer import timer
 
-from chassis import client_branches
+from chassis import client_branches, config as chassis_config
 from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
@@ -121,13 +121,14 @@ class NotifyService:
     # -- developer pages (only with the outbox backends) ---------------------------
     @rpc(read_only=True)
     def dev_sms_outbox(self, limit=100):
-        if carriers.sms_backend_name() == "twilio":
+        # the pages' own setting, checked here too: any caller on the bus could ask otherwise
+        if not chassis_config.dev_pages() or carriers.sms_backend_name() == "twilio":
             raise DevPageDisabled("Deze pagina bestaat niet.")
         return sms.outbox_page(self.db.session, min(int(limit), 500))
 
     @rpc(read_only=True)
     def dev_mail_outbox(self, limit=100):
-        if mail.backend_name() != "outbox":
+        if not chassis_config.dev_pages() or mail.backend_name() != "outbox":
             raise DevPageDisabled("Deze pagina bestaat niet.")
         return mail.outbox_page(self.db.session, min(int(limit), 500))
 

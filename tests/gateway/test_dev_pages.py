@@ -32,6 +32,11 @@ def test_off_by_default_anonymous_gets_404(portal, outbox_env, monkeypatch):
                 assert response.status_code == 404, (value, path, response.text)
                 assert response.json()["error"] == "not_found"
                 assert "424242" not in response.text
+        # and notify's own RPCs behind the pages, for a caller on the bus that skips the gateway
+        for method in ("dev_sms_outbox", "dev_mail_outbox"):
+            with pytest.raises(Exception) as refused:
+                getattr(portal.rpc.notify, method)()
+            assert "DevPageDisabled" in repr(refused.value) or "bestaat niet" in str(refused.value)
 
 
 def test_off_even_for_a_logged_in_firm_admin(portal, outbox_env, monkeypatch):
