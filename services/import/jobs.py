@@ -32,6 +32,7 @@ from chassis.principal import Principal
 from importer import imports, preview, readers
 from importer.columns import match_headers
 from importer.models import Import, ImportBatch, ImportChunk, import_rows, now
+from importer.seen_numbers import SeenNumbers
 from importer.validation import NEW_CLIENT_FIELDS, REQUIRED, ClientRowSchema
 from importer.validator import CHILD_ROWS, BatchValidator
 
@@ -231,7 +232,7 @@ def parse(session, identity, record: Import, owner: str):
         # or in the worker itself when the batch is taken.
         lookahead = 2 if validator.in_child else 1
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
-        state = {"done": 0, "to_commit": 0}
+        state = {"done": 0, "to_commit": 0, "seen": SeenNumbers()}
         batch = []
         for row_number, cells in rows:
             batch.append((row_number, cells))
@@ -304,11 +305,14 @@ def _checked(p, validated):
 
 def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, schema, counts, state, owner):
     # A number repeated in the file: its first row counts, later ones are invalid. Earlier batches
-    # are already stored, so the database answers for them (memory stays flat however long the file).
+    # are already stored, so the database answers for them (memory stays flat however long the file),
+    # asked only for the numbers the filter of numbers seen cannot rule out.
+    maybe_seen = [number for number in first_in_batch if state["seen"].may_hold(number)]
     earlier = dict(session.execute(
         sa.select(import_rows.c.number, sa.func.min(import_rows.c.row_number))
-        .where(import_rows.c.import_id == record.id, import_rows.c.number.in_(list(first_in_batch)))
-        .group_by(import_rows.c.number)).all()) if first_in_batch else {}
+        .where(import_rows.c.import_id == record.id, import_rows.c.number.in_(maybe_seen))
+        .group_by(import_rows.c.number)).all()) if maybe_seen else {}
+    state["seen"].add(first_in_batch)
     for row_number, number, _raw, _clean, errors in parsed:
         if number:
             first = earlier.get(number, first_in_batch[number])
