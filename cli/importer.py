@@ -9,7 +9,7 @@ from cli.http import add_connection_options, check, gateway_url, session
 LABELS = {"number": "Cliëntnummer", "name": "Naam", "legal_form": "Rechtsvorm", "kvk": "KvK-nummer", "bsn": "BSN",
           "rsin": "RSIN", "vat": "Btw-nummer", "street": "Straat", "house_number": "Huisnummer",
           "postcode": "Postcode", "city": "Plaats", "country": "Land", "email": "E-mail", "phone": "Telefoon",
-          "mobile": "Mobiel", "contact": "Contactpersoon", "branch": "Vestiging"}
+          "mobile": "Mobiel", "contact": "Contactpersoon", "branch": "Vestiging", "row": "Rij"}
 STATUS_WORDS = {"parsing": "Inlezen", "committing": "Doorvoeren"}
 
 

@@ -234,8 +234,8 @@ def parse(session, identity, record: Import, owner: str):
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
         state = {"done": 0, "to_commit": 0, "seen": SeenNumbers()}
         batch = []
-        for row_number, cells in rows:
-            batch.append((row_number, cells))
+        for row in rows:  # (row number, cells[, the reader's reason the row is broken])
+            batch.append(row)
             if len(batch) >= PARSE_BATCH:
                 validator.submit(batch)
                 batch = []

@@ -430,16 +430,37 @@ class CsvSource:
         pass
 
     def rows(self):
+        """(row number, cells) per record, numbered as a spreadsheet shows them (a quoted field may hold
+        line breaks); a record that swallowed whole lines gets a third element: the reason it is invalid."""
         with open(self.path, encoding=self.encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter)
             number = 0
+            line = 0  # the last physical line read
+            columns = 0
             try:
                 for row in reader:
                     number += 1
-                    yield number, [clean_text(v) for v in row]
+                    first_line, line = line + 1, reader.line_num
+                    columns = columns or len(row)
+                    cells = [clean_text(v) for v in row]
+                    if line > first_line and _swallowed_lines(row, self.delimiter, columns):
+                        yield number, cells, (f"Een aanhalingsteken wordt niet afgesloten: regels {first_line}–{line} "
+                                              "van het bestand zijn samengevoegd tot deze ene rij. Verbeter het "
+                                              "bestand en upload het opnieuw.")
+                        continue
+                    yield number, cells
             except csv.Error as exc:
                 raise UnreadableFile(f"Het CSV-bestand kan niet gelezen worden vanaf rij {number + 1}.",
                                      {"row": number + 1, "reason": str(exc)[:200]}) from None
+
+
+def _swallowed_lines(row: list, delimiter: str, columns: int) -> bool:
+    """A field holding a line break followed by a line that looks like a record of its own (as many
+    separators as the header has): a quote left open that merged the lines after it into one field.
+    A quoted address over two lines, or a name with the separator in it, is left alone."""
+    needed = max(columns - 1, 2)
+    return any("\n" in field and any(part.count(delimiter) >= needed for part in field.splitlines()[1:])
+               for field in row)
 
 
 csv.field_size_limit(CSV_FIELD_LIMIT)

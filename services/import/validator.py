@@ -39,13 +39,16 @@ UNREADABLE_ROW = {"number": "Deze rij kan niet gelezen worden."}
 def validate_cells(schema: ClientRowSchema, positions: dict, batch, pause=None) -> list:
     """[(row_number, raw, clean, errors)] for the rows of ``batch`` that hold anything."""
     results = []
-    for index, (row_number, cells) in enumerate(batch):
+    for index, (row_number, cells, *problem) in enumerate(batch):
         if pause is not None and index % YIELD_EVERY == 0:
             pause()  # validation is CPU work: let RPCs and HTTP in between
         raw = {}
         for field, position in positions.items():
             if position < len(cells) and cells[position] is not None:
                 raw[field] = cells[position]
+        if problem:  # the reader found the row itself broken (merged lines): no field is to be trusted
+            results.append((row_number, raw, {}, {"row": problem[0]}))
+            continue
         if not raw and not any(c is not None for c in cells):
             continue  # a fully empty row is skipped and not counted
         try:

@@ -17,6 +17,7 @@ BATCH = [
     (5, ["000103", "Kort"]),  # a short row
     (6, ["x" * 60, "Te lang nummer", None, None, None, None, None, "Utrecht Centrum"]),
     (7, [None, "Zonder nummer", None, None, None, None, None, None]),
+    (8, ["000104", "Samengevoegd"], "Een aanhalingsteken wordt niet afgesloten."),  # the reader's reason
 ]
 
 
@@ -38,7 +39,8 @@ def test_the_child_answers_as_the_worker_does():
     finally:
         batches.close()
     assert batches.child is None
-    assert [r[0] for r in expected] == [2, 4, 5, 6, 7]
+    assert [r[0] for r in expected] == [2, 4, 5, 6, 7, 8]
+    assert expected[-1][2:] == [{}, {"row": "Een aanhalingsteken wordt niet afgesloten."}]
     assert expected[0][2]["branch_id"] == 1 and expected[1][3]["kvk"] == "Een KvK-nummer bestaat uit 8 cijfers."
 
 

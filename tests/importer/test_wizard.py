@@ -375,3 +375,18 @@ def test_empty_name_updates_a_known_client_and_a_masked_bsn_keeps_the_stored_one
     assert client["bsn"] == "******008"  # shown masked; the stored BSN was kept (checked below)
     full = wizard.api.get(f"/api/v1/clients/{client['id']}").json()
     assert full["bsn"] == "010000008"
+
+
+def test_a_quote_left_open_is_reported_not_swallowed(wizard):
+    # the quote before "Café" is never closed: a CSV reader merges the lines after it into one field
+    text = ("Cliëntnummer;Naam;Plaats\r\n1;Bakker;Utrecht\r\n2;\"Café De Kroon;Utrecht\r\n3;Smit;Ede\r\n"
+            "4;Jansen;Zeist\r\n5;\"Visser\";Delft\r\n6;Bos;Baarn\r\n7;\"Dorpsstraat 1\r\n1234 AB\";Ede\r\n")
+    upload = wizard.upload("open-quote.csv", text.encode("utf-8"))
+    status = wizard.wait(upload["id"])
+    assert status["summary"] == {"new": 3, "update": 0, "unchanged": 0, "invalid": 1}, status
+    invalid = wizard.rows(upload["id"], "invalid")
+    assert [r["row"] for r in invalid] == [3]
+    assert "regels 3–6 van het bestand zijn samengevoegd" in invalid[0]["errors"]["row"]
+    new = {r["number"]: r for r in wizard.rows(upload["id"], "new")}
+    assert set(new) == {"1", "6", "7"}  # a quoted field over two lines without separators is fine
+    assert new["7"]["values"]["name"] == "Dorpsstraat 1 1234 AB"
