@@ -11,6 +11,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 
 import defusedxml.ElementTree as SafeET
@@ -351,16 +352,16 @@ def _shared_strings(archive: zipfile.ZipFile, up_to: int) -> list:
 
 
 def csv_header(path) -> list:
-    encoding = "utf-8-sig"
     with open(path, "rb") as handle:
         sample = handle.read(64 * 1024)
     try:
         text = sample.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        text = sample[:exc.start].decode("utf-8-sig") if exc.start > len(sample) - 4 else None
-        if text is None:
-            encoding = "cp1252"
-            text = sample.decode(encoding, errors="replace")
+        if exc.start > len(sample) - 4:  # a character cut off by the sample's end
+            text = sample[:exc.start].decode("utf-8-sig")
+        else:
+            encoding = MIXED if _has_utf8_characters(sample) else "cp1252"
+            text = sample.decode(**_codec(encoding))
     delimiter = detect_delimiter(text)
     return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
 
@@ -376,17 +377,49 @@ def check_header(kind: str, path):
 
 
 # -- .csv -------------------------------------------------------------------
+# UTF-8 with some Windows-1252 bytes in it: a file saved as UTF-8 into which rows were pasted from an
+# older export. Decoding all of it as Windows-1252 would turn every "ë" into "Ã«" and, on a re-import,
+# overwrite correct names; so the UTF-8 stays UTF-8 and only the stray bytes are read as Windows-1252.
+MIXED = "utf-8+cp1252"
+_NON_ASCII_TEXT = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _cp1252_for_stray_bytes(error: UnicodeDecodeError):
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("akkoord-cp1252", _cp1252_for_stray_bytes)
+
+
+def _codec(encoding: str) -> dict:
+    """The codec and error handler to read a file of the detected encoding."""
+    if encoding == MIXED:
+        return {"encoding": "utf-8-sig", "errors": "akkoord-cp1252"}
+    return {"encoding": encoding, "errors": "replace"}
+
+
+def _has_utf8_characters(data: bytes) -> bool:
+    return _NON_ASCII_TEXT.search(data.decode("utf-8", errors="replace")) is not None
+
+
 def detect_encoding(path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else Windows-1252."""
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8; UTF-8 with stray Windows-1252
+    bytes (MIXED) when it holds both; else Windows-1252."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as handle:
         try:
             while chunk := handle.read(1024 * 1024):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
+            return "utf-8-sig"
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+            pass
+        handle.seek(0)
+        lenient = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := handle.read(1024 * 1024):
+            if _NON_ASCII_TEXT.search(lenient.decode(chunk)):
+                return MIXED
+    return "cp1252"
 
 
 def detect_delimiter(sample: str) -> str:
@@ -422,7 +455,7 @@ class CsvSource:
             while chunk := handle.read(1024 * 1024):
                 newlines += chunk.count(b"\n")
         self.total = max(newlines, 1)  # an estimate until the rows are read (quoted newlines)
-        with open(self.path, encoding=self.encoding, errors="replace", newline="") as handle:
+        with open(self.path, **_codec(self.encoding), newline="") as handle:
             self.delimiter = detect_delimiter(handle.read(64 * 1024))
         return self
 
@@ -432,7 +465,7 @@ class CsvSource:
     def rows(self):
         """(row number, cells) per record, numbered as a spreadsheet shows them (a quoted field may hold
         line breaks); a record that swallowed whole lines gets a third element: the reason it is invalid."""
-        with open(self.path, encoding=self.encoding, errors="replace", newline="") as handle:
+        with open(self.path, **_codec(self.encoding), newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter)
             number = 0
             line = 0  # the last physical line read

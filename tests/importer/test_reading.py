@@ -47,6 +47,21 @@ def test_csv_dialects_and_encodings_are_detected(tmp_path, delimiter, encoding, 
     assert rows[2][1][1] == 'Firma "Quote", met\nnieuwe regel'  # quoted newline stays in one field
 
 
+def test_utf8_with_a_stray_windows_1252_byte_stays_utf8(tmp_path):
+    # a UTF-8 file into which one row was pasted from an old Windows-1252 export
+    content = ("Cliëntnummer;Naam\r\n" + "".join(f"M{i};Zoë {i}\r\n" for i in range(3))).encode("utf-8")
+    content += "M9;Café\r\n".encode("cp1252")
+    source, rows = _rows_of(tmp_path, content, "csv")
+    assert source.encoding == readers.MIXED
+    assert [r[1] for r in rows] == [["Cliëntnummer", "Naam"], ["M0", "Zoë 0"], ["M1", "Zoë 1"], ["M2", "Zoë 2"],
+                                    ["M9", "Café"]]
+    assert readers.csv_header(tmp_path / "f.csv") == ["Cliëntnummer", "Naam"]  # the header is still found
+    # a file with no UTF-8 in it at all is Windows-1252 throughout
+    plain = "Cliëntnummer;Naam\r\nM9;Café\r\n".encode("cp1252")
+    source, rows = _rows_of(tmp_path, plain, "csv", name="g")
+    assert source.encoding == "cp1252" and rows[1][1] == ["M9", "Café"]
+
+
 def test_xlsx_rows_read_as_text_with_excel_numbers_made_plain(tmp_path):
     content = xlsx_bytes([["000123", "Bakkerij", 1234567, None], [456.0, "Tweede", 12345678, None]],
                          headers=["Cliëntnummer", "Naam", "KvK", "Leeg"])
