@@ -89,6 +89,27 @@ def apply_event(session, model, event_type: str, data: dict, envelope: dict, fol
         follow(session, model, followers, ids)
 
 
+def event_handlers(inbox, model, followers=()):
+    """A base class for a service that keeps ``model`` from identity's client events (idempotent, through the
+    service's ``inbox``): ``class ApprovalService(client_branches.event_handlers(inbox, ClientBranch, ...))``."""
+    from chassis.inbox import idempotent_handler
+
+    class ClientBranchHandlers:
+        @idempotent_handler(inbox, "identity", "client_created")
+        def on_client_created(self, data, envelope):
+            apply_event(self.db.session, model, "client_created", data, envelope, followers)
+
+        @idempotent_handler(inbox, "identity", "client_updated")
+        def on_client_updated(self, data, envelope):
+            apply_event(self.db.session, model, "client_updated", data, envelope, followers)
+
+        @idempotent_handler(inbox, "identity", "clients_imported")
+        def on_clients_imported(self, data, envelope):
+            apply_event(self.db.session, model, "clients_imported", data, envelope, followers)
+
+    return ClientBranchHandlers
+
+
 def _insert(session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

@@ -7,9 +7,5 @@ from approval.models import ClientBranch, Document, Request
 FOLLOWERS = (Request, Document)
 
 
-def apply_event(session, event_type: str, data: dict, envelope: dict) -> None:
-    copy.apply_event(session, ClientBranch, event_type, data, envelope, FOLLOWERS)
-
-
 def branch_for_new_request(session, client: dict) -> int | None:
     return copy.branch_locked(session, ClientBranch, client)

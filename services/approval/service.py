@@ -1,17 +1,17 @@
 """approval's entrypoints: thin; the rules live in the domain modules."""
 import logging
 
+from chassis import client_branches as client_branch_copy
 from chassis.db import Database
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
-from chassis.inbox import idempotent_handler
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
 from approval import client_branches, decisions, documents, requests, rights, shared_documents
 from approval.exceptions import NotAllowed
 from approval.identity_client import Identity
-from approval.models import inbox, outbox
+from approval.models import ClientBranch, inbox, outbox
 from approval.schemas import (AuditSchema, ClientSettingsSchema, ConfirmSchema, DeclineSchema, DocumentTypeSchema,
                               ListSchema, SetRightSchema, SharedDocumentSchema, UploadSchema, WithdrawSchema)
 
@@ -34,7 +34,7 @@ def _audit(audit) -> dict:
     return AUDIT_INPUT.load(audit or {})
 
 
-class ApprovalService:
+class ApprovalService(client_branch_copy.event_handlers(inbox, ClientBranch, client_branches.FOLLOWERS)):
     name = "approval"
 
     db = Database("approval")
@@ -185,19 +185,6 @@ class ApprovalService:
     def shared_document(self, principal, document_id):
         p = Principal.load(principal)
         return shared_documents.fetch(self.db.session, p, int(document_id), self._client_branches(p))
-
-    # -- identity's client events: the client → branch copy ---------------------
-    @idempotent_handler(inbox, "identity", "client_created")
-    def on_client_created(self, data, envelope):
-        client_branches.apply_event(self.db.session, "client_created", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "client_updated")
-    def on_client_updated(self, data, envelope):
-        client_branches.apply_event(self.db.session, "client_updated", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "clients_imported")
-    def on_clients_imported(self, data, envelope):
-        client_branches.apply_event(self.db.session, "clients_imported", data, envelope)
 
     @rpc
     def ping(self):

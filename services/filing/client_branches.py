@@ -6,9 +6,5 @@ from filing.models import ClientBranch, Filing
 FOLLOWERS = (Filing,)
 
 
-def apply_event(session, event_type: str, data: dict, envelope: dict) -> None:
-    copy.apply_event(session, ClientBranch, event_type, data, envelope, FOLLOWERS)
-
-
 def branch_for_new_filing(session, client: dict) -> int | None:
     return copy.branch_locked(session, ClientBranch, client)

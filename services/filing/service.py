@@ -1,20 +1,20 @@
 """filing's entrypoints: thin; the rules live in filings.py, the KvK side in channels.py."""
 from nameko.timer import timer
 
+from chassis import client_branches as client_branch_copy
 from chassis.db import Database
 from chassis.entrypoints import rpc, transactional
 from chassis.health import HealthCheck
-from chassis.inbox import idempotent_handler
 from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
 from filing import client_branches, filings
 from filing.channels import configured_channel
-from filing.models import inbox, outbox
+from filing.models import ClientBranch, inbox, outbox
 from filing.schemas import FileSchema, ListSchema
 
 
-class FilingService:
+class FilingService(client_branch_copy.event_handlers(inbox, ClientBranch, client_branches.FOLLOWERS)):
     name = "filing"
 
     db = Database("filing")
@@ -43,19 +43,6 @@ class FilingService:
     @transactional
     def poll_channel(self):
         filings.poll(self.db.session, self.channel, self.events)
-
-    # -- identity's client events: the client → branch copy ---------------------
-    @idempotent_handler(inbox, "identity", "client_created")
-    def on_client_created(self, data, envelope):
-        client_branches.apply_event(self.db.session, "client_created", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "client_updated")
-    def on_client_updated(self, data, envelope):
-        client_branches.apply_event(self.db.session, "client_updated", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "clients_imported")
-    def on_clients_imported(self, data, envelope):
-        client_branches.apply_event(self.db.session, "clients_imported", data, envelope)
 
     @rpc
     def ping(self):

@@ -31,7 +31,7 @@ def status_callback_url() -> str:
     return base.rstrip("/") + STATUS_CALLBACK_PATH
 
 
-class NotifyService:
+class NotifyService(client_branches.event_handlers(inbox, ClientBranch)):
     name = "notify"
 
     db = Database("notify")
@@ -106,17 +106,6 @@ class NotifyService:
         notifications.record(self.db.session, "request_declined", RequestDecidedSchema().load(data),
                              envelope["event_id"])
 
-    @idempotent_handler(inbox, "identity", "client_created")
-    def on_client_created(self, data, envelope):
-        client_branches.apply_event(self.db.session, ClientBranch, "client_created", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "client_updated")
-    def on_client_updated(self, data, envelope):
-        client_branches.apply_event(self.db.session, ClientBranch, "client_updated", data, envelope)
-
-    @idempotent_handler(inbox, "identity", "clients_imported")
-    def on_clients_imported(self, data, envelope):
-        client_branches.apply_event(self.db.session, ClientBranch, "clients_imported", data, envelope)
 
     # -- developer pages (only with the outbox backends) ---------------------------
     @rpc(read_only=True)
