@@ -324,7 +324,8 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
     existing = identity.clients_by_numbers(principal=record.principal, numbers=wanted) if wanted else {}
     records = []
     for row_number, number, raw, clean, errors in parsed:
-        if number not in existing and (number or not errors):
+        # (a row the reader found broken says so alone: its fields are not to be trusted)
+        if number not in existing and (number or not errors) and "row" not in errors:
             for field in NEW_CLIENT_FIELDS:
                 if field not in clean:
                     errors.setdefault(field, REQUIRED)

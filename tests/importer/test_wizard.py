@@ -386,6 +386,7 @@ def test_a_quote_left_open_is_reported_not_swallowed(wizard):
     assert status["summary"] == {"new": 3, "update": 0, "unchanged": 0, "invalid": 1}, status
     invalid = wizard.rows(upload["id"], "invalid")
     assert [r["row"] for r in invalid] == [3]
+    assert list(invalid[0]["errors"]) == ["row"]  # the one reason, not a list of fields it garbled
     assert "regels 3–6 van het bestand zijn samengevoegd" in invalid[0]["errors"]["row"]
     new = {r["number"]: r for r in wizard.rows(upload["id"], "new")}
     assert set(new) == {"1", "6", "7"}  # a quoted field over two lines without separators is fine
