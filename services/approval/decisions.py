@@ -6,9 +6,9 @@ request, the state is read again and the decision recorded: two users approving 
 the same moment are serialised on that row, both count, and exactly one of them
 sees the last approval arrive and completes the request. A user counts once.
 
-The method is never the caller's choice (SPEC §3): it is the user's own, as identity holds it
-now, and SMS for a ``must`` participant whatever that is. A secret of the other kind is refused
-before identity sees it.
+The method follows the secret given, but it is never the caller's choice (SPEC §3): identity
+counts only the user's own method, as it holds it now, and a ``must`` participant confirms by SMS
+whatever that is (refused here, since identity does not know the request's rights).
 """
 from approval import evidence, requests, rights
 from approval.exceptions import AlreadyDecided, ConfirmationRequired, NotEligible, RequestClosed
@@ -46,46 +46,28 @@ def _check_open(request, part):
         raise AlreadyDecided("U heeft dit verzoek al beoordeeld.", {"decision": part.decision})
 
 
-SECRET_FIELD = {"pin": "pin", "sms": "code"}
-WRONG_KIND = {
-    "pin": "U bevestigt met uw PIN-code; een sms-code wordt hiervoor niet geaccepteerd.",
-    "sms": "U bevestigt dit document met een sms-code; een PIN-code wordt hiervoor niet geaccepteerd.",
-}
+MUST_USE_SMS = "U bevestigt dit document met een sms-code; een PIN-code wordt hiervoor niet geaccepteerd."
 
 
-def required_method(part: Participant, current: str | None) -> str:
-    """How this participant must confirm: ``must`` is SMS-only; otherwise the user's method now."""
-    if part.role == "must":
-        return "sms"
-    method = current or part.confirmation
-    if method not in SECRET_FIELD:
-        raise ConfirmationRequired("Voor uw account is geen bevestigingsmethode ingesteld; neem contact op met "
-                                   "uw kantoor.")
-    return method
-
-
-def send_code(session, principal, request_id: int, audit: dict, method_of, send) -> dict:
-    request, part = _precheck(session, principal, request_id)
-    if required_method(part, method_of(principal)) != "sms":
-        raise ConfirmationRequired(WRONG_KIND["pin"], {"field": "pin", "method": "pin"})
-    send(principal.user_id, binding(request))
+def send_code(session, principal, request_id: int, audit: dict, send) -> dict:
+    request, _ = _precheck(session, principal, request_id)
+    send(principal.user_id, binding(request))  # identity sends none to a user who confirms with a PIN
     request = requests.lock_request(session, request.id)
     evidence.append(session, request, "code_sent", principal, audit, method="sms")
     return {"sent": True, "request_id": request.id}
 
 
-def _confirm(principal, request, part, data, method_of, confirm) -> str:
-    method = required_method(part, method_of(principal))
-    field = SECRET_FIELD[method]
-    if not data.get(field):  # the schema lets exactly one secret through: this one is the other kind
-        raise ConfirmationRequired(WRONG_KIND[method], {"field": field, "method": method})
-    confirm(principal.user_id, method, data[field], binding(request))
+def _confirm(principal, request, part, data, confirm) -> str:
+    method = "pin" if data.get("pin") else "sms"  # the schema lets exactly one secret through
+    if part.role == "must" and method != "sms":
+        raise ConfirmationRequired(MUST_USE_SMS, {"field": "code", "method": "sms"})
+    confirm(principal.user_id, method, data.get("pin") or data.get("code"), binding(request))
     return method
 
 
-def approve(session, principal, request_id: int, data: dict, audit: dict, method_of, confirm, events) -> dict:
+def approve(session, principal, request_id: int, data: dict, audit: dict, confirm, events) -> dict:
     request, part = _precheck(session, principal, request_id)
-    method = _confirm(principal, request, part, data, method_of, confirm)
+    method = _confirm(principal, request, part, data, confirm)
     return record_approval(session, principal, request.id, method, audit, events)
 
 
@@ -114,9 +96,9 @@ def record_approval(session, principal, request_id: int, method: str, audit: dic
             "waiting_for": out["waiting_for"]}
 
 
-def decline(session, principal, request_id: int, data: dict, audit: dict, method_of, confirm, events) -> dict:
+def decline(session, principal, request_id: int, data: dict, audit: dict, confirm, events) -> dict:
     request, part = _precheck(session, principal, request_id)
-    method = _confirm(principal, request, part, data, method_of, confirm)
+    method = _confirm(principal, request, part, data, confirm)
     request = requests.lock_request(session, request.id)
     part = _participant(session, request.id, principal.user_id)
     _check_open(request, part)

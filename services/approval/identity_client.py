@@ -18,8 +18,8 @@ CONFIRMATION_ERRORS = {
     "NoPin": (approval_errors.NoPin, "U heeft nog geen PIN-code; vraag uw kantoor om een PIN-brief."),
     "MobileRequired": (approval_errors.MobileRequired, "Er is geen mobiel nummer bekend voor sms-codes."),
     "SmsFailed": (approval_errors.SmsFailed, "De sms kon niet verstuurd worden; probeer het later opnieuw."),
-    # identity's own refusal of a method that is not the user's (approval refuses first; this covers a switch
-    # between approval's check and identity's)
+    # identity refuses a secret of a method that is not the user's own (a PIN after a switch to SMS, a code
+    # for a PIN user); its message says which method counts
     "WrongConfirmationMethod": (approval_errors.ConfirmationRequired,
                                 "Bevestig met de methode die het kantoor voor u heeft ingesteld."),
 }
@@ -83,10 +83,6 @@ class Identity:
 
     def check_confirmation(self, user_id: int, method: str, secret: str, binding: dict | None) -> bool:
         return self._call("check_confirmation", user_id=user_id, method=method, secret=secret, binding=binding)
-
-    def confirmation_method(self, principal) -> str | None:
-        """The acting user's confirmation method as identity holds it now (staff may have changed it)."""
-        return self._call("me", principal=principal.dump())["user"].get("confirmation")
 
     def branch_layout(self, branch_id: int) -> dict:
         return self._call("branch_layout", branch_id=branch_id)

@@ -102,19 +102,19 @@ class ApprovalService(client_branch_copy.event_handlers(inbox, ClientBranch, cli
     @rpc
     def send_code(self, principal, request_id, audit=None):
         return decisions.send_code(self.db.session, Principal.load(principal), int(request_id), _audit(audit),
-                                   self.identity.confirmation_method, self.identity.send_confirmation_code)
+                                   self.identity.send_confirmation_code)
 
     @rpc
     def approve(self, principal, request_id, payload, audit=None):
         return decisions.approve(self.db.session, Principal.load(principal), int(request_id),
                                  CONFIRM_INPUT.load(payload or {}), _audit(audit),
-                                 self.identity.confirmation_method, self.identity.check_confirmation, self.events)
+                                 self.identity.check_confirmation, self.events)
 
     @rpc
     def decline(self, principal, request_id, payload, audit=None):
         return decisions.decline(self.db.session, Principal.load(principal), int(request_id),
                                  DECLINE_INPUT.load(payload or {}), _audit(audit),
-                                 self.identity.confirmation_method, self.identity.check_confirmation, self.events)
+                                 self.identity.check_confirmation, self.events)
 
     # -- evidence ------------------------------------------------------------
     @rpc
