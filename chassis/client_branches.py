@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy.orm import Mapped, mapped_column
 
-EVENTS = ("client_created", "client_updated", "clients_imported")
-
+from chassis.outbox import utcnow
 
 class ClientBranchColumns:
     """Mixin for a service's declarative ``ClientBranch`` model: ``class ClientBranch(ClientBranchColumns, Base)``."""
@@ -59,10 +58,6 @@ class _ClientsImportedSchema(Schema):
 
 CLIENT_EVENT = _ClientEventSchema()
 CLIENTS_IMPORTED = _ClientsImportedSchema()
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def parse_time(value: str | None) -> dt.datetime | None:

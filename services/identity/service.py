@@ -161,7 +161,7 @@ class IdentityService:
             try:
                 clean.append(IMPORT_ROW.load(ImportRowSchema.clean(row)))
             except ValidationError as exc:  # this row is invalid; the others go on
-                clean.append({"number": str((row or {}).get("number") or "").replace("\x00", "")[:50],
+                clean.append({"number": str(row.get("number") or "").replace("\x00", "")[:50],
                               "_invalid": exc.messages})
         return clients.upsert(self.db.session, Principal.load(principal), clean, data["group_id"],
                               data["import_id"], self.events)

@@ -259,6 +259,4 @@ def validate_row(schema: ClientRowSchema, raw: dict) -> tuple[dict, dict]:
 
 
 def label(field: str) -> str:
-    if field == "row":
-        return "Rij"
     return BY_FIELD[field].header if field in BY_FIELD else field
