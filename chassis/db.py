@@ -68,7 +68,25 @@ def _create_engine(url: str) -> sa.Engine:
                               pool_recycle=1800, json_serializer=serialization.column_dumps,
                               json_deserializer=serialization.column_loads)
     ping_when_idle_for(engine, float(os.environ.get("AKKOORD_DB_PING_AFTER_IDLE_SECONDS", "0.5")))
+    if engine.dialect.driver == "psycopg2":
+        engine.dialect.set_isolation_level = _local_isolation_switch(engine.dialect)
     return engine
+
+
+def _local_isolation_switch(dialect):
+    """SQLAlchemy's psycopg2 dialect calls ``connection.set_isolation_level()``, which sends
+    ``SET default_transaction_isolation`` to the server: one more round trip every time a
+    read-only (AUTOCOMMIT) worker hands its connection back to the pool. psycopg2's attributes
+    do the same locally: autocommit is a client switch, and a level other than the server's
+    default (``None`` to psycopg2) goes with the next BEGIN."""
+    def set_isolation_level(dbapi_connection, level: str):
+        if level == "AUTOCOMMIT":
+            dbapi_connection.autocommit = True
+            return
+        dbapi_connection.autocommit = False
+        dbapi_connection.isolation_level = None if level == dialect.default_isolation_level else level
+
+    return set_isolation_level
 
 
 def ping_when_idle_for(engine: sa.Engine, seconds: float):

@@ -88,3 +88,22 @@ class _RelayRegistry(dict):
 
 if not isinstance(_nameko_exceptions.registry, _RelayRegistry):
     _nameko_exceptions.registry = _RelayRegistry(_nameko_exceptions.registry)
+
+
+# -- details keep their JSON types ------------------------------------------------
+# nameko makes an error's args "safe" by turning everything that is not a string, a mapping
+# or a list into its text, so {"filing_id": 7, "retry_after": 30, "seq": None} reached the
+# HTTP caller as {"filing_id": "7", "retry_after": "30", "seq": "None"}. JSON's own scalars
+# travel as they are; anything else is still made text, as nameko does.
+_stringify_for_json = getattr(_nameko_exceptions.safe_for_serialization, "stringify", None) \
+    or _nameko_exceptions.safe_for_serialization
+
+
+def _safe_for_serialization(value):
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _stringify_for_json(value)  # whose recursion into dicts and lists comes back here
+
+
+_safe_for_serialization.stringify = _stringify_for_json
+_nameko_exceptions.safe_for_serialization = _safe_for_serialization

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcClient
 
-from chassis.db import ping_when_idle_for
+from chassis.db import normalise_url, ping_when_idle_for
 from tests.chassis.support import ProducerService, create_schema
 
 
@@ -58,6 +58,39 @@ def test_connection_idle_past_the_window_is_checked_and_replaced(database_url):
                 conn.execute(sa.text("SELECT 1"))
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_read_only_session_costs_one_round_trip_and_leaves_the_connection_as_it_found_it(database_url):
+    """SQLAlchemy's psycopg2 dialect resets AUTOCOMMIT with ``SET default_transaction_isolation``, a
+    round trip on every checkin; chassis switches psycopg2's attributes locally. The server's view of
+    the backend shows the last statement it ran: the read itself, not a SET after it."""
+    from chassis.db import _create_engine
+    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    engine = _create_engine(normalise_url(database_url))
+    read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for _ in range(3):  # psycopg2 sends the SET from the second switch of a connection on
+            with read_only.connect() as conn:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid() /* the read */")).scalar()
+        with admin.connect() as conn:
+            last = conn.execute(sa.text("SELECT query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar()
+        assert last == "SELECT pg_backend_pid() /* the read */"
+
+        # The same pooled connection, back in a normal transaction: BEGIN at the server's default level.
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() == pid
+            assert conn.connection.dbapi_connection.autocommit is False
+            assert conn.execute(sa.text("SHOW transaction_isolation")).scalar() == "read committed"
+            conn.execute(sa.text("SELECT 1"))
+            conn.rollback()
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="SERIALIZABLE")
+            assert conn.execute(sa.text("SHOW transaction_isolation")).scalar() == "serializable"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW transaction_isolation")).scalar() == "read committed"
     finally:
         engine.dispose()
         admin.dispose()

@@ -61,3 +61,14 @@ def test_a_service_relays_another_services_error_under_its_own_path():
     mapped = deserialize(serialize(deserialize({"exc_path": "identity.exceptions.InvalidCredentials",
                                                 "exc_args": ["x", {}]})))
     assert serialize(mapped)["exc_path"] == "identity.exceptions.InvalidCredentials"
+
+
+def test_details_keep_their_json_types_across_rpc():
+    """nameko would send every number, boolean and null in an error's details as text."""
+    from chassis.errors import Conflict
+    details = {"filing_id": 7, "retry_after": 30.5, "valid": False, "seq": None,
+               "user_ids": [3, 4], "nested": {"count": 2, "name": "x"}}
+    local = deserialize(serialize(Conflict("Al gedeponeerd.", details)))
+    assert local.details == details
+    body = from_exception(local).get_json()
+    assert body["details"] == details
