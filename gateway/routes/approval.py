@@ -22,6 +22,7 @@ register_remote_errors({
     "approval.exceptions.UnknownClientUser": (422, "unknown_client_user"),
     "approval.exceptions.RequestClosed": (409, "request_closed"),
     "approval.exceptions.AlreadyDecided": (409, "already_decided"),
+    "approval.exceptions.DocumentAltered": (409, "document_altered"),
     "approval.exceptions.ConfirmationRequired": (422, "confirmation_required"),
     "approval.exceptions.NotEligible": (403, "not_eligible"),
     "approval.exceptions.SelfManagementOff": (403, "self_management_off"),

@@ -30,6 +30,8 @@ def _participant(session, request_id: int, user_id: int) -> Participant | None:
 def _precheck(session, principal, request_id: int):
     if not principal.is_client:
         raise NotEligible("Alleen cliëntgebruikers accorderen documenten.")
+    if not principal.has_right("approval"):  # the module taken away ends the say a snapshot gave
+        raise NotEligible("U heeft geen rechten om documenten te accorderen.")
     request = requests.visible(session, principal, request_id)
     part = _participant(session, request.id, principal.user_id)
     if part is None:  # visible() already requires this; kept for clarity

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from approval.exceptions import (DocumentTooLarge, DocumentTypeExists, NotAPdf, NotAllowed,
+from approval.exceptions import (DocumentAltered, DocumentTooLarge, DocumentTypeExists, NotAPdf, NotAllowed,
                                  UnknownDocumentType)
 from approval.models import Document, DocumentType
 
@@ -81,6 +81,19 @@ def store(session, *, firm_id, branch_id, client_id, document_type, title, filen
 
 def content(session, document_id: int) -> bytes:
     return session.scalar(sa.select(Document.content).where(Document.id == document_id))
+
+
+ALTERED = "Het opgeslagen document wijkt af van het document dat ter accordering werd aangeboden."
+
+
+def verified_content(session, document_id: int, sha256_expected: str) -> bytes:
+    """The stored PDF, only if it is still the one whose hash the request and its evidence carry:
+    nobody reads, approves or files a document swapped in the database."""
+    data = content(session, document_id)
+    if data is None or sha256(data) != sha256_expected:
+        log.warning("document content does not match its hash", extra={"document_id": document_id})
+        raise DocumentAltered(ALTERED, {"document_id": document_id})
+    return data
 
 
 # -- document types ----------------------------------------------------------

@@ -42,6 +42,10 @@ class RequestClosed(Conflict):
     code = "request_closed"
 
 
+class DocumentAltered(Conflict):
+    code = "document_altered"
+
+
 class AlreadyDecided(Conflict):
     code = "already_decided"
 

@@ -12,6 +12,7 @@ import functools
 
 import sqlalchemy as sa
 
+from chassis.errors import Invalid
 from approval import client_branches, documents, evidence, rights
 from approval.exceptions import NoApprovers, NotAllowed, RequestClosed, RequestNotFound
 from approval.models import PENDING, Document, Participant, Request
@@ -94,11 +95,15 @@ def open_request(session, principal, client: dict, users: list, data: dict, audi
             raise RequestNotFound("Dit accordeerverzoek bestaat niet.")
         if replaced.replaced_by_id:
             raise RequestClosed("Dit verzoek is al vervangen door een nieuw document.")
+        if replaced.document_type != data["document_type"]:  # a correction, not another document
+            raise Invalid("Een verbeterd document vervangt alleen een verzoek van hetzelfde documenttype.",
+                          {"field": "replaces_request_id"})
     rule, eligible, snapshot = rights.snapshot(users, rights.explicit_rights(session, client["id"]),
                                                data["document_type"])
     if not eligible:
         raise NoApprovers("Geen enkele gebruiker van deze cliënt mag dit documenttype accorderen; "
                           "stel eerst de accordeerrechten in.", {"field": "document_type"})
+    rights.require_must_by_sms(eligible)
     document = documents.store(session, firm_id=client["firm_id"], branch_id=branch_id,
                                client_id=client["id"], document_type=data["document_type"], title=data["title"],
                                filename=data.get("filename"), data=content, user_id=principal.user_id)
@@ -173,6 +178,7 @@ def reopen(session, principal, request_id: int, client: dict, users: list, audit
                                                old.document_type)
     if not eligible:
         raise NoApprovers("Geen enkele gebruiker van deze cliënt mag dit documenttype accorderen.")
+    rights.require_must_by_sms(eligible)
     document = session.get(Document, old.document_id)
     request = _create(session, principal, client, branch_id, document, rule, eligible, snapshot, audit, events,
                       replaces=old,
@@ -185,8 +191,9 @@ def document_for(session, principal, request_id: int, audit: dict) -> dict:
     request = visible(session, principal, request_id, lock=True)
     evidence.append(session, request, "viewed", principal, audit)
     document = session.get(Document, request.document_id)
-    return {"filename": document.filename, "sha256": document.sha256, "size": document.size,
-            "pdf_base64": base64.b64encode(documents.content(session, document.id)).decode()}
+    data = documents.verified_content(session, document.id, request.sha256)
+    return {"filename": document.filename, "sha256": request.sha256, "size": document.size,
+            "pdf_base64": base64.b64encode(data).decode()}
 
 
 # -- views -------------------------------------------------------------------
@@ -268,7 +275,7 @@ def screen(session, principal, query: dict) -> dict:
     staff, every visible client), newest first. One indexed query for the page, one for its people."""
     status, page, per_page = query["status"], query["page"], query["per_page"]
     if principal.is_client:
-        if not principal.client_ids:
+        if not principal.client_ids or not principal.has_right("approval"):  # nothing to approve: nothing to list
             return {"items": [], "total": 0, "page": page, "per_page": per_page}
         kind = "client"
     elif principal.is_staff:
@@ -330,13 +337,18 @@ def export(session, principal, request_id: int) -> dict:
     request = visible(session, principal, request_id)
     rows = evidence.records(session, request.id)
     document = session.get(Document, request.document_id)
+    verification = evidence.verify(request, rows)
+    # the chain proves the records; the stored PDF must still be the one they name
+    if documents.sha256(documents.content(session, document.id) or b"") != request.sha256:
+        verification["problems"].append({"seq": None, "problem": "document_altered", "message": documents.ALTERED})
+        verification["valid"] = False
     return {
         "request": view(session, principal, request),
         "document": {"id": document.id, "filename": document.filename, "size": document.size,
                      "pages": document.pages, "sha256": document.sha256,
                      "uploaded_at": evidence.iso(document.uploaded_at)},
         "records": [evidence.view(r) for r in rows],
-        "verification": evidence.verify(request, rows),
+        "verification": verification,
         "exported_at": evidence.iso(evidence.utcnow()),
         "hash_algorithm": "sha256",
     }
@@ -365,7 +377,10 @@ def approved_document(session, principal, request_id: int) -> dict:
     request = visible(session, principal, request_id)
     if request.status != "approved":
         raise RequestClosed("Dit document is (nog) niet geaccordeerd.", {"status": request.status})
+    if request.replaced_by_id:  # a corrected version supersedes the approved one
+        raise RequestClosed(f"Dit document is vervangen door verzoek {request.replaced_by_id}; gebruik de nieuwe "
+                            "versie.", {"status": request.status, "replaced_by_id": request.replaced_by_id})
     document = session.get(Document, request.document_id)
+    data = documents.verified_content(session, document.id, request.sha256)
     return {"request": view(session, principal, request), "filename": document.filename,
-            "sha256": document.sha256, "size": document.size,
-            "pdf_base64": base64.b64encode(documents.content(session, document.id)).decode()}
+            "sha256": request.sha256, "size": document.size, "pdf_base64": base64.b64encode(data).decode()}

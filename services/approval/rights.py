@@ -1,6 +1,6 @@
 """Approval rights: may / must / none per client user, client and document type (SPEC §3).
 
-- Users with the ``approval`` module right default to ``may``; others to ``none``.
+- Users with the ``approval`` module right default to ``may``; others have ``none``, whatever is set.
 - If any user of the client ``must`` approve a type, the ``may`` users have no say for
   that type: every ``must`` user has to approve. Otherwise one ``may`` user suffices.
 - ``must`` only for users who confirm by SMS.
@@ -36,6 +36,8 @@ def explicit_rights(session, client_id: int) -> dict:
 def right_of(user: dict, document_type: str, explicit: dict) -> str:
     if user.get("active") is False:
         return "none"
+    if user.get("rights") is not None and "approval" not in user["rights"]:
+        return "none"  # without the module, an explicit may/must gives no say
     return explicit.get((user["id"], document_type)) or default_right(user)
 
 
@@ -48,6 +50,18 @@ def snapshot(users: list, explicit: dict, document_type: str) -> tuple[str, list
         return ALL_MUST, [dict(r, role="must") for r in must], rights
     may = [r for r in rights if r["right"] == "may"]
     return ANY_MAY, [dict(r, role="may") for r in may], rights
+
+
+def require_must_by_sms(eligible: list) -> None:
+    """A stored ``must`` of a user since moved to PIN: that user could confirm neither way (a must
+    approver confirms by SMS only, identity takes no code from a PIN user), so a request opened now
+    would never complete. Refuse it and say whose right or method to fix."""
+    stuck = [e for e in eligible if e["role"] == "must" and e.get("confirmation") != "sms"]
+    if stuck:
+        names = ", ".join(e.get("name") or str(e["user_id"]) for e in stuck)
+        raise MustNeedsSms(f"'Moet accorderen' staat aan voor {names}, maar deze gebruiker bevestigt niet met een "
+                           "sms-code. Laat de gebruiker met sms bevestigen of wijzig het accordeerrecht.",
+                           {"field": "document_type", "user_ids": [e["user_id"] for e in stuck]})
 
 
 def client_setting(session, client_id: int) -> ClientSetting | None:

@@ -1,5 +1,5 @@
 """marshmallow schemas for approval's RPC input (every RPC payload is loaded through one)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 RIGHTS = ("may", "must", "none")
 STATUSES = ("pending", "approved", "declined", "withdrawn", "all")
@@ -58,6 +58,17 @@ class ConfirmSchema(Schema):
 
 class DeclineSchema(ConfirmSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates("reason")
+    def not_blank(self, value, **_):
+        # a decline ends the request: the firm must learn why, spaces say nothing
+        if not value.strip():
+            raise ValidationError("Geef een reden voor de afwijzing.")
+
+    @post_load
+    def strip_reason(self, data, **_):
+        data["reason"] = data["reason"].strip()
+        return data
 
 
 class WithdrawSchema(Schema):

@@ -33,8 +33,12 @@ def file(session, principal, approval_id: int, approved_document, get_client, ch
     client = get_client(principal=principal.dump(), client_id=request["client"]["id"])
     # The client's branch now (filing's copy, kept from identity's events), not the request's at opening.
     branch_id = client_branches.branch_for_new_filing(session, client)
-    live = session.scalar(sa.select(Filing.id).where(Filing.approval_id == approval_id,
-                                                     Filing.status.in_(("submitted", "accepted"))))
+    # The same PDF approved twice (uploaded twice by mistake) is still one filing; the client's row lock
+    # taken just above serialises this check with a colleague's filing of the same client.
+    live = session.scalar(sa.select(Filing.id).where(
+        sa.or_(Filing.approval_id == approval_id,
+               sa.and_(Filing.client_id == client["id"], Filing.sha256 == document["sha256"])),
+        Filing.status.in_(("submitted", "accepted"))).order_by(Filing.id).limit(1))
     if live:
         raise AlreadyFiled("Deze jaarrekening is al gedeponeerd of wacht op de KvK.", {"filing_id": live})
     filing = Filing(firm_id=principal.firm_id, branch_id=branch_id, client_id=client["id"],
