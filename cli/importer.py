@@ -1,5 +1,5 @@
 """``akkoord import FILE [--group NAME]``: upload a client file, follow the preview with a
-progress bar, show the summary and the invalid rows, and commit after confirmation."""
+progress bar, show the summary and the invalid rows, commit after confirmation, and report rows that failed."""
 import os
 import sys
 import time
@@ -69,14 +69,15 @@ def print_summary(status: dict):
         print("Genegeerde kolommen: " + ", ".join(unknown))
 
 
-def print_invalid(http, base: str, import_id: int, limit: int):
+def print_invalid(http, base: str, import_id: int, limit: int, status: str = "invalid",
+                  title: str = "Ongeldige rijen:"):
     if limit <= 0:
         return
     body = check(http.get(f"{base}/api/v1/imports/{import_id}/rows",
-                          params={"status": "invalid", "per_page": min(limit, 1000)}, timeout=60)).json()
+                          params={"status": status, "per_page": min(limit, 1000)}, timeout=60)).json()
     if not body["items"]:
         return
-    print("Ongeldige rijen:")
+    print(title)
     for row in body["items"]:
         reasons = "; ".join(f"{LABELS.get(f, f)}: {reason}" for f, reason in row["errors"].items())
         print(f"  rij {row['row']} ({row.get('number') or '-'}): {reasons}")
@@ -122,4 +123,8 @@ def import_file(args):
     result = done["result"]
     print(f"Doorgevoerd: {result['created']} nieuw, {result['updated']} gewijzigd, "
           f"{result['unchanged']} ongewijzigd, {result['failed']} mislukt.")
+    if result["failed"]:
+        # rows the preview accepted but identity refused: say which and why, and exit non-zero for scripts
+        print_invalid(http, base, started["id"], max(args.show, 1), "failed", "Mislukte rijen:")
+        return 1
     return 0

@@ -18,8 +18,10 @@ register_remote_errors({
     "importer.exceptions.UnreadableFile": (422, "unreadable_file"),
     "importer.exceptions.MissingColumns": (422, "missing_columns"),
     "importer.exceptions.ImportNotFound": (404, "import_not_found"),
+    "importer.exceptions.BranchNotFound": (404, "branch_not_found"),
     "importer.exceptions.ImportNotReady": (409, "import_not_ready"),
     "importer.exceptions.UnknownGroup": (422, "unknown_group"),
+    "importer.exceptions.RowsNotCommittable": (422, "rows_not_committable"),
 })
 
 # The importer refuses bigger files too; the gateway refuses them before reading the body.

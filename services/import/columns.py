@@ -27,7 +27,7 @@ COLUMNS = (
     Column("kvk", "KvK-nummer", ("KvK", "KvK nummer", "Handelsregisternummer", "Chamber of Commerce"), 13, True,
            "01234567"),
     Column("bsn", "BSN", ("Burgerservicenummer", "Sofinummer"), 12, True, ""),
-    Column("rsin", "RSIN", ("Fiscaal nummer",), 12, True, "001234567"),
+    Column("rsin", "RSIN", ("Fiscaal nummer",), 12, True, "001234523"),  # passes the elfproef, as it must
     Column("vat", "Btw-nummer", ("BTW-id", "Omzetbelastingnummer", "VAT number"), 17, True, "NL004495445B01"),
     Column("street", "Straat", ("Adres", "Street"), 26, False, "Dorpsstraat"),
     Column("house_number", "Huisnummer", ("Nr", "Huisnr", "House number"), 11, True, "12a"),

@@ -30,8 +30,17 @@ class ImportNotFound(NotFound):
     code = "import_not_found"
 
 
+class BranchNotFound(NotFound):
+    code = "branch_not_found"
+
+
 class ImportNotReady(Conflict):
     code = "import_not_ready"
+
+
+class RowsNotCommittable(Invalid):
+    """A choice of rows holding invalid or unknown row numbers, or none at all."""
+    code = "rows_not_committable"
 
 
 class UnknownGroup(Invalid):

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from chassis import crypto
 from chassis.principal import Principal
 from importer import readers
-from importer.exceptions import FileTooLarge, ImportNotFound, ImportNotReady, UnsupportedFile
+from importer.exceptions import (BranchNotFound, FileTooLarge, ImportNotFound, ImportNotReady, RowsNotCommittable,
+                                 UnsupportedFile)
 from importer.models import Import, ImportChunk, import_rows, now
 
 MAX_FILE_BYTES = int(os.environ.get("AKKOORD_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
@@ -60,14 +61,16 @@ def get_visible(session, p: Principal, import_id: int, for_update=False) -> Impo
     return found
 
 
-def start(session, p: Principal, data: dict) -> dict:
+def start(session, identity, p: Principal, data: dict) -> dict:
     _require_importer(p)
     kind = readers.kind_for(data["filename"])
     if data.get("size") and data["size"] > MAX_FILE_BYTES:
         raise FileTooLarge(_too_large(), {"limit": MAX_FILE_BYTES})
     branch_id = data.get("branch_id")
-    if p.branch_id is not None and branch_id not in (None, p.branch_id):
-        raise ImportNotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
+    if branch_id is not None and branch_id != p.branch_id:
+        # refused now, not row by row at commit: identity answers with the branches this person may use
+        if branch_id not in {b["id"] for b in identity.list_branches(principal=p.dump())}:
+            raise BranchNotFound("Deze vestiging bestaat niet.", {"field": "branch_id"})
     record = Import(firm_id=p.firm_id, branch_id=branch_id if branch_id is not None else p.branch_id,
                     user_id=p.user_id, principal=p.dump(), filename=data["filename"][:255], kind=kind,
                     status="uploading", summary={})
@@ -215,6 +218,8 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
     if record.status != "ready":
         raise ImportNotReady("Deze import kan nu niet worden doorgevoerd.", {"status": record.status})
     chosen = data["rows"]
+    if chosen != "all":
+        _check_choice(session, record.id, chosen)
     # The preview numbered every new and updated row into batches already (all of them chosen), so
     # "all" rewrites no rows. A choice of rows is numbered again (the others leave their batch), and
     # so is a preview made before the preview numbered them.
@@ -236,7 +241,10 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
         .where(import_rows.c.import_id == record.id, import_rows.c.batch.is_not(None))).one()
     record.group_id = data.get("group_id")
     record.committed_by = p.user_id
-    record.principal = p.dump()
+    # The preview was made within the uploader's branch; a firm-wide colleague who commits it commits it
+    # within that branch too (a client of another branch the preview showed as new is not overwritten),
+    # and the import stays visible to the branch it belongs to.
+    record.principal = dict(p.dump(), branch_id=(record.principal or {}).get("branch_id", p.branch_id))
     record.batches = 0 if last_batch is None else last_batch + 1
     record.progress_done, record.progress_total = 0, count
     record.status = "committing"
@@ -244,6 +252,25 @@ def request_commit(session, p: Principal, import_id: int, data: dict) -> dict:
     record.commit_started_at = now()
     record.result = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     return view(session, record)
+
+
+def _check_choice(session, import_id: int, chosen: list):
+    """Chosen rows must be rows of the preview that can go in: an invalid or unknown row is not
+    silently left out (the person would believe it imported); unchanged rows are harmless."""
+    wanted = set(chosen)
+    if not wanted:
+        raise RowsNotCommittable("Kies ten minste één rij om door te voeren.", {"field": "rows", "rows": []})
+    fit = set()
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 10000):
+        fit.update(session.scalars(sa.select(import_rows.c.row_number).where(
+            import_rows.c.import_id == import_id, import_rows.c.row_number.in_(ordered[start:start + 10000]),
+            import_rows.c.status.in_(("new", "update", "unchanged")))))
+    bad = sorted(wanted - fit)
+    if bad:
+        shown = ", ".join(str(n) for n in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise RowsNotCommittable(f"Deze rijen zijn ongeldig of bestaan niet en kunnen niet worden doorgevoerd: "
+                                 f"{shown}.", {"field": "rows", "rows": bad[:1000]})
 
 
 def check_group(identity, principal: dict, group_id, import_id: int):

@@ -29,7 +29,7 @@ from nameko.extensions import Entrypoint
 from chassis.db import get_engine, insert_many, is_postgres
 from chassis.errors import AkkoordError
 from chassis.principal import Principal
-from importer import imports, preview, readers
+from importer import imports, preview, readers, template
 from importer.columns import match_headers
 from importer.models import Import, ImportBatch, ImportChunk, import_rows, now
 from importer.seen_numbers import SeenNumbers
@@ -61,7 +61,7 @@ class LeaseLost(Exception):
 
 # -- the poller entrypoint ----------------------------------------------------------
 class JobPoller(Entrypoint):
-    """``@import_job`` on a service method ``run(import_id, owner)``; spawns a worker per claimed job."""
+    """``@import_job`` on a service method ``run(import_id, owner, poller)``; spawns a worker per claimed job."""
 
     def setup(self):
         self.engine = get_engine(config["DATABASE_URL"])
@@ -108,7 +108,8 @@ class JobPoller(Entrypoint):
                     if job_id is None:
                         break
                     self._active.add(job_id)
-                    self.container.spawn_worker(self, (job_id, self.owner), {},
+                    # the job sees this poller stop (a shutdown) and gives the job back between batches
+                    self.container.spawn_worker(self, (job_id, self.owner), {"poller": self},
                                                 handle_result=self._finished(job_id))
             except Exception:
                 log.warning("import job poller could not claim", exc_info=True)
@@ -234,7 +235,10 @@ def parse(session, identity, record: Import, owner: str):
         counts = {"new": 0, "update": 0, "unchanged": 0, "invalid": 0}
         state = {"done": 0, "to_commit": 0, "seen": SeenNumbers()}
         batch = []
+        example_row = header[0] + 1
         for row in rows:  # (row number, cells[, the reader's reason the row is broken])
+            if row[0] == example_row and template.is_example(row[1], headers.positions):
+                continue  # the template's example row: skipped and not counted, like an empty row
             batch.append(row)
             if len(batch) >= PARSE_BATCH:
                 validator.submit(batch)

@@ -30,7 +30,8 @@ class ImporterService:
 
     @rpc
     def start_upload(self, principal, payload):
-        return imports.start(self.db.session, Principal.load(principal), StartUploadSchema().load(payload))
+        return imports.start(self.db.session, self.identity, Principal.load(principal),
+                             StartUploadSchema().load(payload))
 
     @rpc
     def upload_chunk(self, principal, payload):
@@ -70,8 +71,8 @@ class ImporterService:
         return export.export(self.identity, Principal.load(principal), principal, data["format"])
 
     @jobs.import_job
-    def run_job(self, import_id, owner):
-        return jobs.run(self.db.session, self.identity, import_id, owner)
+    def run_job(self, import_id, owner, poller=None):
+        return jobs.run(self.db.session, self.identity, import_id, owner, poller)
 
     @rpc
     def ping(self):

@@ -61,6 +61,17 @@ def build(branch_names=()) -> bytes:
     return out.getvalue()
 
 
+def is_example(cells: list, positions: dict) -> bool:
+    """The template's example row, left in place by someone typing the clients below it: its number and
+    name as the template wrote them. It is no client of the firm."""
+    for column in COLUMNS:
+        if column.field in ("number", "name"):
+            index = positions.get(column.field)
+            if index is None or index >= len(cells) or cells[index] != column.example:
+                return False
+    return True
+
+
 def _letter(field: str) -> str:
     return get_column_letter([c.field for c in COLUMNS].index(field) + 1)
 

@@ -4,7 +4,7 @@ Who sees what:
 - firm-wide staff: every message of the firm;
 - staff of a branch: firm-wide messages and those of their own branch (never another
   branch's branch-only messages);
-- a client user: firm-wide messages and those of the branches of its clients.
+- a client user with the ``news`` right: firm-wide messages and those of the branches of its clients.
 
 The client → branch mapping is identity's. notify keeps a local copy (client_branches),
 fed by identity's ``client_created``/``client_updated`` events (and ``clients_imported``, one
@@ -81,6 +81,8 @@ def visible_branches(session, principal: Principal, identity) -> tuple[bool, set
         return (principal.branch_id is None), ({principal.branch_id} if principal.branch_id else set())
     if not principal.is_client:
         raise NotFound("Geen nieuws.")
+    if not principal.has_right("news"):  # the module right of the user's group, as staff may withdraw it
+        raise NewsNotAllowed("U heeft geen toegang tot het nieuws.")
     client_ids = set(principal.client_ids)
     known = {row.client_id: row for row in session.execute(
         sa.select(ClientBranch).where(ClientBranch.client_id.in_(client_ids or {-1}))).scalars()}

@@ -50,9 +50,13 @@ class StatusCallbackSchema(Schema):
     ErrorMessage = fields.String(load_default=None, allow_none=True)
 
 
+# news.post strips title and body: one of only spaces would be stored empty
+NOT_BLANK = validate.Regexp(r"\s*\S", error="Vul dit veld in.")  # matched from the start
+
+
 class PostNewsSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), NOT_BLANK])
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=20000), NOT_BLANK])
     branch_id = fields.Integer(allow_none=True)  # absent: the poster's own branch (or firm-wide); null: firm-wide
 
 

@@ -77,7 +77,7 @@ class NotifyService(client_branches.event_handlers(inbox, ClientBranch)):
     @rpc
     def put_sms_settings(self, principal, payload):
         p = Principal.load(principal)
-        p.require_staff("admin")
+        settings.require_firm_admin(p)
         return settings.put(self.db.session, p, SmsSettingsSchema().load(payload))
 
     # -- news ------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""SMS settings per firm: on/off, sender name, daily cap, SMS to approvers. Staff with Beheer (admin) only."""
+"""SMS settings per firm: on/off, sender name, daily cap, SMS to approvers. Read by staff with Beheer (admin),
+changed only by firm-wide Beheer: they hold for every branch."""
 import sqlalchemy as sa
 
+from chassis.errors import Forbidden
 from chassis.principal import Principal
 from notify import carriers, sms
 from notify.models import SmsSettings
@@ -29,8 +31,15 @@ def get(session, principal: Principal) -> dict:
     return view(session, principal.firm_id, _row(session, principal.firm_id))
 
 
-def put(session, principal: Principal, data: dict) -> dict:
+def require_firm_admin(principal: Principal):
+    """The settings hold for every branch (switching SMS off stops SMS login firm-wide): firm-wide Beheer only."""
     principal.require_staff("admin")
+    if not principal.firm_wide:
+        raise Forbidden("Alleen kantoorbrede beheerders wijzigen de sms-instellingen van het kantoor.")
+
+
+def put(session, principal: Principal, data: dict) -> dict:
+    require_firm_admin(principal)
     row = sms.settings_for_update(session, principal.firm_id)
     for field in ("enabled", "sender", "daily_cap", "approval_sms"):
         if field in data:

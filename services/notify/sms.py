@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from chassis import config, crypto
-from chassis.errors import Conflict, NotFound
+from chassis.errors import Conflict, Forbidden, NotFound
 from notify import carriers
 from notify.exceptions import SmsFailed, SmsLimitReached, SmsRefused
 from notify.models import FINAL_STATUSES, SmsMessage, SmsSettings
@@ -341,8 +341,11 @@ def get(session, message_id: int) -> dict:
 
 
 def list_for_firm(session, principal, page: int, per_page: int, status: str | None) -> dict:
-    """The firm's messages with their status (no bodies): staff with Beheer see what failed and why."""
+    """The firm's messages with their status (no bodies): staff with firm-wide Beheer see what failed and why
+    (messages carry no branch, so a branch's Beheer would read the numbers texted for other branches)."""
     principal.require_staff("admin")
+    if not principal.firm_wide:
+        raise Forbidden("Alleen kantoorbrede beheerders zien de verstuurde sms-berichten van het kantoor.")
     query = sa.select(SmsMessage).where(SmsMessage.firm_id == principal.firm_id)
     if status:
         query = query.where(SmsMessage.status.in_(["queued", "sending"] if status == "queued" else [status]))

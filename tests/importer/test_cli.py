@@ -33,3 +33,23 @@ def test_cli_declined_commits_nothing_and_unknown_group_fails(wizard, tmp_path):
     result = run_cli("import", str(path), "--group", "Bestaat niet", "--url", wizard.portal.url,
                      env_extra={"AKKOORD_TOKEN": token})
     assert result.returncode == 1 and "bestaat niet" in result.stderr
+
+
+def test_cli_reports_rows_that_failed_on_commit(wizard, tmp_path):
+    from tests.importer.test_wizard import _branch_staff
+    amsterdam, utrecht = wizard.firm["branch_ids"]
+    headers = ["Cliëntnummer", "Naam", "Vestiging"]
+    first = wizard.upload("utrecht.csv", csv_bytes([["000311", "In Utrecht", "Utrecht"]], headers=headers))
+    wizard.wait(first["id"])
+    wizard.commit(first["id"])
+    wizard.wait(first["id"], ("done",))
+
+    vera = _branch_staff(wizard, amsterdam)
+    path = tmp_path / "vera.csv"
+    # 000311 is Utrecht's: invisible to Vera, so it looks new and identity refuses it on commit
+    path.write_bytes(csv_bytes([["000311", "Toch", ""], ["000312", "Eigen", ""]], headers=headers))
+    token = vera.headers["Authorization"].split()[1]
+    result = run_cli("import", str(path), "--yes", "--url", wizard.portal.url, env_extra={"AKKOORD_TOKEN": token})
+    assert "Doorgevoerd: 1 nieuw, 0 gewijzigd, 0 ongewijzigd, 1 mislukt." in result.stdout, result.stdout
+    assert "rij 2 (000311): Cliëntnummer: Dit cliëntnummer is niet beschikbaar." in result.stdout, result.stdout
+    assert result.returncode == 1, result.stderr  # a script sees that not everything went in

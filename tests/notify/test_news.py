@@ -79,7 +79,8 @@ def test_client_mapping_from_events_without_asking_identity(outbox_portal):
     """A client known from identity's events is placed by the local copy; an older event never wins."""
     firm = Firm(outbox_portal, branches=["Amsterdam", "Utrecht"])
     post(firm.admin, "Utrecht-nieuws", branch_id=firm.branch_ids[1])
-    principal = {"kind": "client", "firm_id": firm.id, "user_id": 424242, "client_ids": [987654]}
+    principal = {"kind": "client", "firm_id": firm.id, "user_id": 424242, "client_ids": [987654],
+                 "rights": ["news"]}
     newer = envelope("client_updated", {"client_id": 987654, "firm_id": firm.id, "branch_id": firm.branch_ids[1],
                                         "number": "X1", "name": "X"})
     older = envelope("client_created", {"client_id": 987654, "firm_id": firm.id, "branch_id": firm.branch_ids[0],
@@ -117,7 +118,8 @@ def test_an_import_batch_places_its_clients_in_one_event(outbox_portal, db_engin
             return dict(conn.execute(sa.select(ClientBranch.client_id, ClientBranch.branch_id)
                                      .where(ClientBranch.client_id.in_(ids))).all())
     wait_for(lambda: places() == {ids[0]: utrecht, ids[1]: amsterdam, ids[2]: utrecht})
-    principal = {"kind": "client", "firm_id": firm.id, "user_id": 424243, "client_ids": [ids[0]]}
+    principal = {"kind": "client", "firm_id": firm.id, "user_id": 424243, "client_ids": [ids[0]],
+                 "rights": ["news"]}
     assert [i["title"] for i in outbox_portal.rpc.notify.list_news(principal=principal)["items"]] == ["Utrecht-nieuws"]
 
 
