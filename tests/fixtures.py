@@ -119,7 +119,8 @@ class Portal:
     def stop(self):
         if self._rpc is not None:
             self._rpc.stop()
-        self.runner.stop()
+        from chassis.runner import stop_callers_first
+        stop_callers_first(self.runner)
 
     def kill(self):
         self.runner.kill()

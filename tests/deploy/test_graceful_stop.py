@@ -4,9 +4,12 @@ import collections
 
 import eventlet
 from nameko.rpc import rpc as plain_nameko_rpc
+from nameko.runners import ServiceRunner
 from nameko.standalone.rpc import ClusterRpcClient
 
 from chassis.entrypoints import rpc
+from chassis.rpc_client import ServiceRpc
+from chassis.runner import stop_callers_first
 
 executions = collections.Counter()
 
@@ -150,3 +153,40 @@ def test_stopping_consumer_replica_loses_no_event_and_the_inbox_keeps_effects_si
     with db_engine.connect() as conn:
         keys = sorted(conn.execute(sa.select(event_effects.c.key)).scalars())
     assert keys == expected  # every event's effect exactly once
+
+
+class CalledService:
+    name = "identity"  # stands for any service others call
+
+    @rpc
+    def answer(self):
+        return "antwoord"
+
+
+class CallerService:
+    name = "importer"  # a caller: an import commit sends its batches to identity
+    identity = ServiceRpc("identity", timeout=5)
+
+    @rpc
+    def work_then_call(self, seconds):
+        eventlet.sleep(seconds)
+        return self.identity.answer()
+
+
+def test_a_process_stops_callers_first_so_their_in_flight_calls_are_answered(service_config):
+    """Several services in one process (make demo, the tests): stopping them all at once stopped
+    identity's consumer while the importer's worker was about to call it, and that worker waited out
+    its deadline (an import batch: 300 s) for an answer nobody would give."""
+    runner = ServiceRunner()
+    runner.add_service(CalledService)
+    runner.add_service(CallerService)
+    runner.start()
+    try:
+        with ClusterRpcClient(uri=service_config["AMQP_URI"]) as client:
+            reply = client.importer.work_then_call.call_async(1.0)
+            eventlet.sleep(0.3)  # the worker is running; SIGTERM now
+            stopping = eventlet.spawn(stop_callers_first, runner)
+            assert reply.result() == "antwoord"  # plain runner.stop(): Unavailable after 5 s
+            stopping.wait()
+    finally:
+        runner.kill()
