@@ -148,6 +148,17 @@ def username_free(session, username: str) -> bool:
     return session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == username.lower())) is None
 
 
+def add_user(session, user: User) -> None:
+    """Insert a new user. ``username_free`` answers for the moment it is asked: a parallel request for the
+    same username that commits first makes this insert a conflict (409), not a server error."""
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise UsernameTaken("Deze gebruikersnaam is al in gebruik.", {"field": "username"}) from None
+
+
 def create_staff(session, p: Principal, data: dict, events) -> dict:
     p.require_staff("admin")
     branch_id = data.get("branch_id")
@@ -165,8 +176,7 @@ def create_staff(session, p: Principal, data: dict, events) -> dict:
                 email=data.get("email"), branch_id=branch_id, group_id=group.id if group else None,
                 rights=rights, active=True, confirmation_method="pin", login_method="password",
                 pin_failures=0, failed_logins=0)
-    session.add(user)
-    session.flush()
+    add_user(session, user)
     code = activation.issue(session, [user])[user.id]
     events.emit("user_created", {"user_id": user.id, "firm_id": user.firm_id, "kind": "staff",
                                  "branch_id": branch_id})

@@ -38,7 +38,7 @@ class WrongPin(Invalid):
     code = "wrong_pin"
 
 
-class PinLocked(Forbidden):
+class PinLocked(TooManyAttempts):  # SPEC §4: 429 for too many tries; it holds until staff reissue
     code = "pin_locked"
 
 

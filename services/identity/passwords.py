@@ -27,13 +27,24 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
+def _pattern(text: str) -> bool:
+    """One short piece repeated ('aaaaaaaa', 'abcabcab') or a run ('abcdefgh', '98765432'): what every
+    cracking list tries right after its words, so as guessable as a common password."""
+    if any(text == (text[:size] * (len(text) // size + 1))[:len(text)] for size in range(1, len(text) // 2 + 1)):
+        return True
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:])}
+    return steps in ({1}, {-1})
+
+
 def check_policy(password: str, username: str = "", firm_name: str = "") -> None:
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
         raise WeakPassword(f"Kies een wachtwoord van minstens {MIN_LENGTH} tekens.", {"field": "password"})
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"Een wachtwoord heeft hoogstens {MAX_LENGTH} tekens.", {"field": "password"})
     folded = _fold(password)
-    if folded in common_passwords() or folded.strip("0123456789!.") in common_passwords():
+    core = folded.strip("0123456789!.")
+    if (folded in common_passwords() or core in common_passwords() or _pattern(folded)
+            or (len(core) >= 4 and _pattern(core))):
         raise WeakPassword("Dit wachtwoord is te bekend en makkelijk te raden; kies een ander.",
                            {"field": "password"})
     for word, label in ((username, "uw gebruikersnaam"), (firm_name, "de naam van het kantoor")):

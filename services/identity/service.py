@@ -44,7 +44,9 @@ class IdentityService:
         data = LoginSchema().load(payload)
         user = sessions.check_password(self.db.session, data["username"], data["password"])
         if user.login_method == "password_sms":
+            # wrong SMS codes keep counting until the code is right: the password alone clears nothing
             return confirmation.start_login_challenge(self.db.session, self.notify, user)
+        sessions.record_success(self.db.session, sessions.throttle_key(user.username))
         token = sessions.start_session(self.db.session, user, ip)
         return {"token": token, "user": principals.user_view(user)}
 

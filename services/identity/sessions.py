@@ -43,13 +43,29 @@ def _throttle_row(session, key: str) -> LoginThrottle:
                            .with_for_update()).one()
 
 
-def check_throttle(session, key: str) -> None:
-    row = session.get(LoginThrottle, key)
-    moment = now()
+def _refuse_if_locked(row: LoginThrottle | None, moment: dt.datetime) -> None:
     if row is not None and row.locked_until and row.locked_until > moment:
         wait = (row.locked_until - moment).total_seconds()
         raise LoginThrottled("Te veel mislukte pogingen; probeer het later opnieuw.",
                              {"retry_after": max(1, int(wait + 0.999))})
+
+
+def check_throttle(session, key: str) -> None:
+    _refuse_if_locked(session.get(LoginThrottle, key), now())
+
+
+def begin_attempt(session, key: str) -> None:
+    """Count a password attempt as failed before it is checked, under the counter's row lock: parallel
+    guesses queue on that lock and each sees those before it (a check before and a count after the slow
+    argon2 check let a whole burst through). A login that succeeds clears the count (record_success)."""
+    row = _throttle_row(session, key)
+    moment = now()
+    _refuse_if_locked(row, moment)
+    row.failures += 1
+    lock = _lock_for(row.failures)
+    row.locked_until = moment + lock if lock else None
+    row.updated_at = moment
+    session.commit()
 
 
 def record_failure(session, key: str) -> None:
@@ -71,9 +87,10 @@ def record_success(session, key: str) -> None:
 
 def check_password(session, username: str, password: str) -> User:
     """The user if the password is right; the same error (and about the same time) otherwise,
-    whether or not the username exists. Throttled per lowercased username."""
+    whether or not the username exists. Throttled per lowercased username; the caller clears the
+    count (``record_success``) once the whole login succeeded, so for an SMS login not before the code."""
     key = throttle_key(username)
-    check_throttle(session, key)
+    begin_attempt(session, key)
     user = session.scalars(sa.select(User).where(sa.func.lower(User.username) == key)).first()
     if user is None or not user.active or not user.password_hash:
         # argon2 runs in an OS thread (it releases the GIL) so the hub keeps serving others
@@ -81,10 +98,8 @@ def check_password(session, username: str, password: str) -> User:
         ok = False
     else:
         ok = tpool.execute(secrets.verify_password, user.password_hash, password or "")
-    if not ok:
-        record_failure(session, key)
+    if not ok:  # already counted by begin_attempt
         raise InvalidCredentials("Gebruikersnaam of wachtwoord onjuist.")
-    record_success(session, key)
     return user
 
 

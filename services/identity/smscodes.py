@@ -95,7 +95,10 @@ def send(notify, firm_id: int, to: str | None, body: str, key: str, purpose: str
         log.warning("notify unavailable for sms", extra={"purpose": purpose})
         raise SmsFailed("De sms kon nu niet worden verstuurd; probeer het later opnieuw.", {"field": "mobile"})
     except (RemoteError, AkkoordError) as exc:
-        log.warning("sms refused", extra={"purpose": purpose, "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
+        kind = getattr(exc, "exc_type", type(exc).__name__)
+        log.warning("sms refused", extra={"purpose": purpose, "exc_type": kind})
+        if isinstance(exc, AkkoordError) and kind == "SmsLimitReached":
+            raise  # too many codes to this number: notify's 429 and its "try later" pass on unchanged
         raise SmsFailed("De sms is geweigerd; controleer het mobiele nummer of de sms-instellingen.",
                         {"field": "mobile"})
 

@@ -14,8 +14,10 @@ def _targets(session, p: Principal, data: dict) -> list[tuple[User, Client]]:
     pairs: dict[int, tuple[User, Client]] = {}
     for client_id in data.get("client_ids") or []:
         client = scope.client(session, p, client_id)
+        # a deactivated user (someone who left the client) gets no fresh PIN in the post
         for user in session.scalars(sa.select(User).join(ClientUserLink, ClientUserLink.user_id == User.id)
-                                    .where(ClientUserLink.client_id == client.id).order_by(User.id)
+                                    .where(ClientUserLink.client_id == client.id, User.active.is_(True))
+                                    .order_by(User.id)
                                     .with_for_update(of=User)):
             pairs.setdefault(user.id, (user, client))
     for user_id in data.get("user_ids") or []:
@@ -24,6 +26,9 @@ def _targets(session, p: Principal, data: dict) -> list[tuple[User, Client]]:
             raise NotFound(scope.USER_GONE, {"user_id": user_id})
         if user.id in pairs:
             continue
+        if not user.active:
+            raise Invalid("Deze gebruiker is uitgeschakeld; schakel de gebruiker eerst weer in.",
+                          {"fields": {"user_ids": [f"Uitgeschakeld: {user.id}"]}, "user_id": user.id})
         client = session.scalars(sa.select(Client).join(ClientUserLink, ClientUserLink.client_id == Client.id)
                                  .where(ClientUserLink.user_id == user.id, scope.client_filter(p))
                                  .order_by(Client.id).limit(1)).first()

@@ -15,6 +15,7 @@ from identity.models import Branch, Client, ClientUserLink, Firm, Group, User
 from identity.principals import user_view
 
 CLIENT_MODULES = ("approval", "filing", "documents", "news", "users")
+NOT_HELD = "U kunt alleen rechten toekennen die u zelf heeft; vraag uw kantoor om andere rechten."
 
 
 # -- helpers ------------------------------------------------------------------
@@ -101,7 +102,7 @@ def me(session, p: Principal) -> dict:
     return {"user": user_view(user),
             "firm": {"id": firm.id, "name": firm.name, "multi_branch": firm.multi_branch},
             "branch": {"id": branch.id, "name": branch.name, "display_name": branch.display_name} if branch else None,
-            "firm_wide": user.kind == "staff" and user.branch_id is None,
+            "firm_wide": user.kind == "staff" and (user.branch_id is None or not firm.multi_branch),
             "clients": clients, "rights": sorted(set(user.rights or []))}
 
 
@@ -135,12 +136,13 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
     else:
         username = new_usernames(session, [data["name"]])[0]
     group = _client_group(session, p, data.get("group_id"), client)
+    if p.is_client and data.get("group_id") is not None and set(group.rights or []) - set(p.rights):
+        raise NotAllowed(NOT_HELD)  # a superuser's own choice of group: the same rule as changing rights
     user = User(firm_id=client.firm_id, kind="client", username=username, name=data["name"],
                 email=data.get("email"), mobile=_mobile(data.get("mobile")), branch_id=None,
                 group_id=group.id if group else None, rights=list(group.rights) if group else [],
                 active=True, confirmation_method="pin", login_method="password", pin_failures=0, failed_logins=0)
-    session.add(user)
-    session.flush()
+    directory.add_user(session, user)
     session.add(ClientUserLink(user_id=user.id, client_id=client.id, superuser=superuser))
     code = activation.issue(session, [user])[user.id]
     session.flush()
@@ -270,6 +272,10 @@ def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict
         if p.is_client:
             if set(rights) - set(CLIENT_MODULES):
                 raise NotAllowed("U kunt deze rechten niet toekennen.")
+            # the firm decides a client's modules: a superuser adds only rights it holds itself (to itself
+            # neither); rights the user already has pass along unchanged and may be taken away
+            if (set(rights) - set(user.rights or [])) - set(p.rights):
+                raise NotAllowed(NOT_HELD)
         elif "admin" in rights and not p.has_right("admin"):
             raise NotAllowed("U kunt geen beheerrechten toekennen.")
         if rights != sorted(user.rights or []):

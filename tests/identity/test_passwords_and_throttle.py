@@ -3,7 +3,10 @@ import statistics
 import time
 import uuid
 
-from identity.passwords import common_passwords
+import pytest
+
+from identity.exceptions import WeakPassword
+from identity.passwords import check_policy, common_passwords
 from tests.identity.helpers import Firm
 
 
@@ -71,3 +74,33 @@ def test_throttling_is_the_same_for_known_and_unknown_users(portal):
     # an unknown user costs about as much time as a wrong password (both run one argon2 check)
     ratio = statistics.median(timings[unknown]) / statistics.median(timings[known])
     assert 0.33 < ratio < 3, timings
+
+
+def test_parallel_guesses_do_not_slip_past_the_throttle(portal):
+    """A burst of guesses at once gets no more tries than the same guesses one after another."""
+    import eventlet
+    firm = Firm(portal)
+    known = firm.data["admin"]["username"]
+    for _ in range(10):
+        assert _fail(portal, known).status_code == 401
+    locked = _fail(portal, known)
+    assert locked.status_code == 429
+    time.sleep(int(locked.headers["Retry-After"]) + 0.3)
+    # the lock has run out: one more try is allowed, and then the account waits again
+    pool = eventlet.GreenPool(10)
+    statuses = sorted(pool.imap(lambda _i: _fail(portal, known, f"gok nummer {_i} fout").status_code, range(10)))
+    assert statuses.count(401) == 1 and statuses.count(429) == 9, statuses
+
+
+@pytest.mark.parametrize("weak", ["aaaaaaaa", "zzzzzzzzzzzz", "12121212", "abcabcab", "xyxyxyxy", "ABABABABAB",
+                                  "abcdefgh", "hgfedcba", "98765432", "aaaaaaaaaaaaaaaa1", "wachtwoordwachtwoord"])
+def test_repeats_and_runs_are_refused_like_common_passwords(weak):
+    """What every cracking list tries first (one short piece repeated, a run of the alphabet or digits)."""
+    with pytest.raises(WeakPassword):
+        check_policy(weak, "jan.jansen", "Kantoor X")
+
+
+@pytest.mark.parametrize("fine", ["paarse olifanten dansen traag", "correct horse correct horse",
+                                  "Xq7#mP2!vL9z", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-sleutel-van-mij"])
+def test_ordinary_passphrases_still_pass(fine):
+    check_policy(fine, "jan.jansen", "Kantoor X")
