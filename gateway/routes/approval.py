@@ -28,7 +28,7 @@ register_remote_errors({
     "approval.exceptions.SelfManagementOff": (403, "self_management_off"),
     "approval.exceptions.NotAllowed": (403, "forbidden"),
     "approval.exceptions.WrongPin": (422, "wrong_pin"),
-    "approval.exceptions.PinLocked": (403, "pin_locked"),
+    "approval.exceptions.PinLocked": (429, "pin_locked"),
     "approval.exceptions.NoPin": (422, "no_pin"),
     "approval.exceptions.MobileRequired": (422, "mobile_required"),
     "approval.exceptions.SmsFailed": (422, "sms_failed"),

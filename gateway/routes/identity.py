@@ -19,7 +19,7 @@ register_remote_errors({
     "identity.exceptions.NotAllowed": (403, "forbidden"),
     "identity.exceptions.ClientNumberTaken": (409, "client_number_taken"),
     "identity.exceptions.WrongPin": (422, "wrong_pin"),
-    "identity.exceptions.PinLocked": (403, "pin_locked"),
+    "identity.exceptions.PinLocked": (429, "pin_locked"),
     "identity.exceptions.NoPin": (422, "no_pin"),
     "identity.exceptions.WrongConfirmationMethod": (422, "wrong_confirmation_method"),
     "identity.exceptions.WrongCode": (422, "wrong_code"),

@@ -1,5 +1,5 @@
 """approval's domain errors (mapped to HTTP in gateway/routes/approval.py)."""
-from chassis.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from chassis.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, TooManyAttempts
 
 
 class RequestNotFound(NotFound):
@@ -71,7 +71,7 @@ class WrongPin(Invalid):
     code = "wrong_pin"
 
 
-class PinLocked(Forbidden):
+class PinLocked(TooManyAttempts):  # SPEC §4: 429 for too many tries
     code = "pin_locked"
 
 

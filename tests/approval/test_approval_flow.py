@@ -228,7 +228,8 @@ def test_wrong_secrets_count_and_lock_as_identity_decides(approval_portal, fake_
              for _ in range(10)]
     assert codes == ["wrong_pin"] * 9 + ["pin_locked"]
     locked = anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]})
-    assert locked.status_code == 403 and locked.json()["error"] == "pin_locked"
+    assert locked.status_code == 429 and locked.json()["error"] == "pin_locked"  # SPEC §4: too many tries
+    assert "Retry-After" not in locked.headers  # waiting does not help: staff reissue the PIN
 
     assert sam["api"].post(f"/api/v1/approvals/{request_id}/sms").status_code == 202
     code = w.sms_code(sam, after=0)
