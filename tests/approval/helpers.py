@@ -1,6 +1,9 @@
 """Helpers for approval tests: real PDFs, and direct sessions on the test database."""
 import base64
+import contextlib
 import io
+
+import sqlalchemy as sa
 
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import sessionmaker
@@ -21,6 +24,16 @@ def make_pdf(text: str = "Jaarrekening 2025", pages: int = 1) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+@contextlib.contextmanager
+def tampering_as_table_owner(db_engine):
+    """What only the table's owner can still do to the evidence: switch off the append-only trigger
+    for one transaction. The hash chain is what then tells."""
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE approval.evidence DISABLE TRIGGER evidence_append_only"))
+        yield conn
+        conn.execute(sa.text("ALTER TABLE approval.evidence ENABLE TRIGGER evidence_append_only"))
 
 
 class OutboxEvents:

@@ -13,7 +13,7 @@ from approval.exceptions import (AlreadyDecided, DocumentTooLarge, NoApprovers, 
                                  RequestNotFound, UnknownDocumentType)
 from approval.models import Evidence, Participant, Request, outbox
 from chassis.principal import Principal
-from tests.approval.helpers import OutboxEvents, b64, make_pdf, session_factory
+from tests.approval.helpers import OutboxEvents, b64, make_pdf, session_factory, tampering_as_table_owner
 
 AUDIT = {"ip": "192.0.2.10", "user_agent": "pytest-browser/1.0"}
 
@@ -263,19 +263,19 @@ def test_evidence_chain_detects_changed_and_removed_records(Session, db_engine):
             return requests.export(s, _staff(firm_id), rid)["verification"]
 
     # someone edits a record in the database
-    with db_engine.begin() as conn:
+    with tampering_as_table_owner(db_engine) as conn:
         conn.execute(sa.text("UPDATE approval.evidence SET ip = '203.0.113.99' WHERE request_id = :r AND seq = 3"),
                      {"r": rid})
     result = problems()
     assert not result["valid"]
     assert {"seq": 3, "problem": "altered"} in [{k: p[k] for k in ("seq", "problem")} for p in result["problems"]]
-    with db_engine.begin() as conn:
+    with tampering_as_table_owner(db_engine) as conn:
         conn.execute(sa.text("UPDATE approval.evidence SET ip = '192.0.2.10' WHERE request_id = :r AND seq = 3"),
                      {"r": rid})
     assert problems()["valid"]
 
     # someone removes a record from the middle
-    with db_engine.begin() as conn:
+    with tampering_as_table_owner(db_engine) as conn:
         conn.execute(sa.text("DELETE FROM approval.evidence WHERE request_id = :r AND seq = 2"), {"r": rid})
     result = problems()
     assert not result["valid"]
@@ -283,7 +283,21 @@ def test_evidence_chain_detects_changed_and_removed_records(Session, db_engine):
     assert (2, "missing") in kinds and (3, "broken_link") in kinds
 
     # and the last one: only the count and head kept on the request reveal it
-    with db_engine.begin() as conn:
+    with tampering_as_table_owner(db_engine) as conn:
         conn.execute(sa.text("DELETE FROM approval.evidence WHERE request_id = :r AND seq = 5"), {"r": rid})
     result = problems()
     assert (5, "missing") in {(p["seq"], p["problem"]) for p in result["problems"]}
+
+
+def test_evidence_records_cannot_be_changed_or_removed_through_the_database(Session, db_engine):
+    """Append-only in the database itself (migration approval 0003), not only detected afterwards."""
+    users = [_user(1, "sms")]
+    _firm_id, _client_id, rid = _open(Session, users, explicit=[(1, "annual_accounts", "may")])
+    for statement in ("UPDATE approval.evidence SET ip = '203.0.113.99' WHERE request_id = :r",
+                      "DELETE FROM approval.evidence WHERE request_id = :r",
+                      "TRUNCATE approval.evidence CASCADE"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with db_engine.begin() as conn:
+                conn.execute(sa.text(statement), {"r": rid})
+    with Session() as s:
+        assert [r.event for r in s.scalars(sa.select(Evidence).where(Evidence.request_id == rid))] == ["created"]

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from eventlet.event import Event
 
 from approval.models import outbox
-from tests.approval.helpers import World, add_staff, make_pdf
+from tests.approval.helpers import World, add_staff, make_pdf, tampering_as_table_owner
 
 
 def test_screen_lists_every_client_of_the_user_in_one_list(approval_portal, fake_twilio):
@@ -156,7 +156,7 @@ def test_tampered_evidence_is_reported_by_the_gateway(approval_portal, fake_twil
     assert anna["api"].post(f"/api/v1/approvals/{request_id}/approve", json={"pin": anna["pin"]}).ok
     assert w.admin.get(f"/api/v1/approvals/{request_id}/evidence").json()["verification"]["valid"] is True
 
-    with db_engine.begin() as conn:  # someone edits who approved, then removes the 'viewed' record
+    with tampering_as_table_owner(db_engine) as conn:  # someone edits who approved, removes 'viewed' 
         conn.execute(sa.text("UPDATE approval.evidence SET actor_username = 'iemand anders' "
                              "WHERE request_id = :r AND event = 'approved'"), {"r": request_id})
         conn.execute(sa.text("DELETE FROM approval.evidence WHERE request_id = :r AND event = 'viewed'"),
