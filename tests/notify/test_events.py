@@ -95,14 +95,15 @@ def test_identity_away_delays_notifications_instead_of_losing_them(twilio_portal
             return conn.execute(sa.select(NotificationJob.__table__).where(
                 NotificationJob.event_id == event["event_id"])).first()
 
-    postponed = wait_for(lambda: (row := job()) is not None and row.attempts >= 1 and row, timeout=60)
+    # generous deadlines: the first attempt waits out the RPC deadline (20 s in tests), then a backoff
+    postponed = wait_for(lambda: (row := job()) is not None and row.attempts >= 1 and row, timeout=120)
     assert postponed.status == "pending" and "Unavailable" in postponed.error
     assert fake_smtp.to(firm.admin_email) == []
 
     identity = ServiceContainer(service_class("identity"))  # identity is back
     identity.start()
     try:
-        [mail] = wait_for(lambda: fake_smtp.to(firm.admin_email), timeout=60)
+        [mail] = wait_for(lambda: fake_smtp.to(firm.admin_email), timeout=120)
         assert mail["Subject"] == "Akkoord gegeven: Btw Q3"
         assert job().status == "done"
     finally:
