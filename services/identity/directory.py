@@ -150,12 +150,17 @@ def username_free(session, username: str) -> bool:
 
 def add_user(session, user: User) -> None:
     """Insert a new user. ``username_free`` answers for the moment it is asked: a parallel request for the
-    same username that commits first makes this insert a conflict (409), not a server error."""
+    same username, or the same in other case, that commits first makes this insert a conflict (409), not a
+    server error."""
     session.add(user)
     try:
         with session.begin_nested():
             session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        # the unique constraint on username or the unique index on lower(username): both name the column,
+        # in PostgreSQL's and in SQLite's message; any other violation is not the user's choice of name
+        if "username" not in str(exc.orig):
+            raise
         raise UsernameTaken("Deze gebruikersnaam is al in gebruik.", {"field": "username"}) from None
 
 

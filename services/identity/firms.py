@@ -1,6 +1,7 @@
 """Firms (tenants) and their branches, created by the platform team."""
 import sqlalchemy as sa
 
+from identity import directory
 from identity.exceptions import UsernameTaken
 from identity.models import Branch, Firm, Group, User
 from identity.passwords import hash_new_password
@@ -27,6 +28,5 @@ def create_firm(session, data: dict) -> dict:
     user = User(firm_id=firm.id, kind="staff", username=admin["username"], name=admin["name"],
                 email=admin.get("email"), branch_id=None, group_id=admins.id, rights=list(admins.rights),
                 password_hash=password_hash)
-    session.add(user)
-    session.flush()
+    directory.add_user(session, user)  # a parallel firm with the same admin username: 409, not a 500
     return {"firm_id": firm.id, "branch_ids": [b.id for b in branches], "admin_user_id": user.id}

@@ -85,6 +85,8 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column()
     pin_issued_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=_now)
+    # login matches usernames without case: "Jan" and "jan" are one name, also for two inserts at once
+    __table_args__ = (sa.Index("ux_users_username_lower", sa.func.lower(username), unique=True),)
 
 
 class Session(Base):

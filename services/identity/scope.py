@@ -81,6 +81,55 @@ def user(session, p: Principal, user_id: int) -> User:
     return found
 
 
+# -- changing users ---------------------------------------------------------
+NOT_YOURS = "U mag deze gebruiker niet wijzigen."
+OTHER_CLIENTS = ("Deze gebruiker is ook aan een andere cliënt gekoppeld; alleen uw kantoor kan deze gebruiker "
+                 "wijzigen.")
+OTHER_BRANCH = ("Deze gebruiker is ook gekoppeld aan een cliënt van een andere vestiging; alleen een kantoorbrede "
+                "medewerker kan deze gebruiker wijzigen.")
+
+
+def charge_filter(p: Principal):
+    """A WHERE clause selecting the clients whose users the principal manages: staff those they see, a client
+    user those it is superuser of."""
+    if p.is_staff:
+        return client_filter(p)
+    if p.is_client:
+        return sa.and_(Client.firm_id == p.firm_id, Client.id.in_(list(p.superuser_client_ids) or [-1]))
+    return sa.false()
+
+
+def beyond_charge(session, p: Principal, user_ids) -> list[int]:
+    """Those of the client users also linked to a client outside the principal's charge, in id order."""
+    ids = sorted({int(i) for i in user_ids})
+    if p.firm_wide or not ids:
+        return []  # every client of the firm is theirs
+    found = set()
+    for start in range(0, len(ids), 5000):
+        found |= set(session.scalars(
+            sa.select(ClientUserLink.user_id).join(Client, Client.id == ClientUserLink.client_id)
+            .where(ClientUserLink.user_id.in_(ids[start:start + 5000]), sa.not_(charge_filter(p))).distinct()))
+    return sorted(found)
+
+
+def change_refused(session, p: Principal, user: User) -> str | None:
+    """None when the principal may change the (visible) user, else the Dutch reason it may not.
+
+    Name, rights, active flag, mobile, PIN and login method belong to the user, not to one of its client
+    links: a change reaches every client the user works for. So a client superuser changes only users all of
+    whose clients it is superuser of, and staff of a branch only users all of whose clients are in their
+    branch; a user shared beyond that is changed by firm-wide staff."""
+    if p.is_staff:
+        if user.kind != "client":
+            return None  # staff users: the admin rules follow in users.update_user
+        return OTHER_BRANCH if beyond_charge(session, p, [user.id]) else None
+    if not p.is_client or user.kind != "client" or not session.scalar(
+            sa.select(ClientUserLink.id).join(Client, Client.id == ClientUserLink.client_id)
+            .where(ClientUserLink.user_id == user.id, charge_filter(p)).limit(1)):
+        return NOT_YOURS  # not even one of its clients is this user's superuser client
+    return OTHER_CLIENTS if beyond_charge(session, p, [user.id]) else None
+
+
 def may_manage_client_users(p: Principal, client_id: int) -> bool:
     """Staff (in scope) manage every client's users; a client superuser only its own client's."""
     if p.is_staff:

@@ -133,9 +133,17 @@ def end_session(session, session_id: int) -> None:
 
 
 def end_all_sessions(session, user_id: int) -> None:
-    session.execute(sa.update(Session).where(Session.user_id == user_id, Session.ended_at.is_(None))
-                    .values(ended_at=now()))
-    principal_changes.mark(session, [user_id])
+    end_sessions_of(session, [user_id])
+
+
+def end_sessions_of(session, user_ids) -> None:
+    """End every open session of these users (deactivated, or their login made stricter)."""
+    ids = sorted({int(u) for u in user_ids})
+    moment = now()
+    for start in range(0, len(ids), 5000):
+        session.execute(sa.update(Session).where(Session.user_id.in_(ids[start:start + 5000]),
+                                                 Session.ended_at.is_(None)).values(ended_at=moment))
+    principal_changes.mark(session, ids)
 
 
 def firm_and_branch(session, user: User) -> tuple[Firm, Branch | None]:

@@ -4,8 +4,8 @@ import sqlalchemy as sa
 
 from chassis.errors import Invalid, NotFound
 from chassis.principal import Principal
-from identity import pins, printing, scope
-from identity.exceptions import MobileRequired
+from identity import pins, printing, scope, sessions
+from identity.exceptions import MobileRequired, NotAllowed
 from identity.models import Client, ClientUserLink, User
 
 
@@ -41,19 +41,31 @@ def issue(session, p: Principal, data: dict, letters, principal: dict, events) -
     p.require_staff()
     if not pairs:
         raise Invalid("Kies ten minste één cliëntgebruiker.", {"fields": {"user_ids": ["Geen gebruikers gekozen."]}})
+    # a PIN and a login method serve every client of the user: the same rule as changing the user
+    shared = scope.beyond_charge(session, p, [u.id for u, _ in pairs])
+    if shared:
+        raise NotAllowed(scope.OTHER_BRANCH if len(shared) == 1 else
+                         f"{len(shared)} van deze gebruikers zijn ook gekoppeld aan een cliënt van een andere "
+                         "vestiging; alleen een kantoorbrede medewerker kan hen wijzigen.", {"user_ids": shared})
     confirmation, login = data["confirmation"], data["login"]
     if confirmation == "sms" or login == "password_sms":
         missing = [u.id for u, _ in pairs if not u.mobile]
         if missing:
             raise MobileRequired("Voor sms is een mobiel nummer nodig; dat ontbreekt bij "
                                  f"{len(missing)} gebruiker(s).", {"field": "mobile", "user_ids": missing})
+    stricter = []
     for user, _ in pairs:
+        if login == "password_sms" and user.login_method != "password_sms":
+            stricter.append(user.id)
         user.confirmation_method = confirmation
         user.login_method = login
         if confirmation == "sms":
             # the old PIN must not outlive the switch: a user who confirms by SMS holds no PIN at all
             # (choosing pin again issues a fresh one below)
             pins.clear_pin(user)
+    if stricter:
+        # sessions opened with the password alone end, so the second factor applies at once (as deactivating)
+        sessions.end_sessions_of(session, stricter)
     by_branch: dict[int, list] = {}
     if confirmation == "pin":
         clear = pins.set_pins([u for u, _ in pairs])

@@ -84,6 +84,11 @@ def client_users(session, p: Principal, client_id: int) -> list[dict]:
     rows = session.execute(sa.select(User, ClientUserLink.superuser).join(
         ClientUserLink, ClientUserLink.user_id == User.id).where(ClientUserLink.client_id == client.id)
         .order_by(User.name, User.id)).all()
+    if p.is_client and not scope.may_manage_client_users(p, client.id):
+        # an ordinary client user sees who its colleagues are, not where their codes and mail go
+        return [user_row(user, superuser) if user.id == p.user_id
+                else {"id": user.id, "name": user.name, "superuser": bool(superuser)}
+                for user, superuser in rows]
     return [user_row(user, superuser) for user, superuser in rows]
 
 
@@ -214,31 +219,9 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
 
 
 # -- changing -----------------------------------------------------------------
-OTHER_CLIENTS = ("Deze gebruiker is ook aan een andere cliënt gekoppeld; alleen uw kantoor kan deze gebruiker "
-                 "wijzigen.")
-
-
-def _manages(session, p: Principal, user: User) -> str | None:
-    """None when the principal may change the user, else the Dutch reason it may not."""
-    if p.is_staff:
-        return None  # staff: scope.user already applied branch visibility; admin rules follow in update_user
-    if not p.is_client or user.kind != "client":
-        return "U mag deze gebruiker niet wijzigen."
-    # Name, rights, active flag and mobile belong to the user, not to one of its client links: a change
-    # would reach every client the user works for. So a client superuser changes only users all of whose
-    # clients it is superuser of; a user shared with another client is changed by the firm.
-    linked = set(session.scalars(sa.select(ClientUserLink.client_id).where(ClientUserLink.user_id == user.id)))
-    mine = set(p.superuser_client_ids)
-    if not linked & mine:
-        return "U mag deze gebruiker niet wijzigen."
-    if not linked <= mine:
-        return OTHER_CLIENTS
-    return None
-
-
 def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
     user = scope.user(session, p, user_id)
-    refused = _manages(session, p, user)
+    refused = scope.change_refused(session, p, user)
     if refused:
         raise NotAllowed(refused)
     if user.kind == "staff" and not p.has_right("admin"):
