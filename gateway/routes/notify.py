@@ -166,7 +166,10 @@ class NotifyRoutes:
     def twilio_status(self, request, ctx):
         if not _signature_ok(request):
             return error_response(403, "invalid_signature", "Ongeldige of ontbrekende X-Twilio-Signature.")
-        self.notify.record_sms_status(payload=request.form.to_dict())
+        payload = request.form.to_dict()
+        if "message_id" in request.args:  # our id in the (signed) callback URL: found before its SID is stored
+            payload["message_id"] = request.args["message_id"]
+        self.notify.record_sms_status(payload=payload)
         return None, 204
 
     # -- developer pages -------------------------------------------------------------------

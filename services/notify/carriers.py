@@ -8,7 +8,9 @@ scheme and host for the configured base before the request leaves, so a plain
 
 A carrier answers a send with one of three outcomes: Accepted (twilio took it),
 Permanent (4xx: bad number, blocked, ... — never retried) or Transient (5xx,
-timeout, connection refused — retried with backoff by delivery.py).
+timeout, connection refused — retried with backoff by sms.py). A Transient is
+ambiguous when the request may have reached twilio (read timeout, connection lost
+after sending): twilio may have accepted the message.
 """
 import functools
 import logging
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -52,6 +55,18 @@ class Permanent:
 @dataclass
 class Transient:
     message: str
+    ambiguous: bool = False  # twilio may have taken the message: a retry may send it twice
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """A connection that was never made sent nothing; a read timeout or a dropped connection may hide
+    a message twilio accepted."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
+    return not isinstance(reason, NewConnectionError)
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
@@ -99,7 +114,7 @@ class TwilioCarrier:
                 return Permanent(str(getattr(exc, "code", None) or status), text)
             return Transient(f"twilio {status}: {text[:300]}")
         except (requests.Timeout, requests.ConnectionError) as exc:
-            return Transient(f"twilio onbereikbaar: {type(exc).__name__}")
+            return Transient(f"twilio onbereikbaar: {type(exc).__name__}", ambiguous=_may_have_arrived(exc))
         except Exception as exc:  # bad JSON answer and the like: try again later, bounded by MAX_ATTEMPTS
             log.warning("unexpected twilio answer", extra={"error": type(exc).__name__})
             return Transient(f"onverwacht antwoord van twilio: {type(exc).__name__}")

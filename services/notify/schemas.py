@@ -48,6 +48,7 @@ class StatusCallbackSchema(Schema):
     MessageStatus = fields.String(required=True, validate=validate.Length(max=30))
     ErrorCode = fields.String(load_default=None, allow_none=True)
     ErrorMessage = fields.String(load_default=None, allow_none=True)
+    message_id = fields.Integer(load_default=None, allow_none=True)  # from the callback URL we gave twilio
 
 
 # news.post strips title and body: one of only spaces would be stored empty

@@ -5,9 +5,13 @@ A send is written to the table first ("sending"), committed, and only then hande
 the carrier, so a crash never loses a message and a retried RPC (same key) finds the
 row instead of sending again. A refused send is recorded as "failed" with the reason
 and raises; asking again with the same key gives the same answer.
+
+twilio's status callback URL names our message id: twilio may call back before the attempt
+that hears its SID has committed, but the row itself was committed before twilio was asked.
 """
 import datetime as dt
 import logging
+import math
 import os
 import random
 from zoneinfo import ZoneInfo
@@ -29,6 +33,7 @@ CODES_PER_NUMBER = 5
 CODE_WINDOW = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 STALE_SENDING = dt.timedelta(seconds=60)  # an attempt whose process died is picked up again after this
+AMBIGUOUS_WAIT = 120  # seconds a notice whose answer we missed waits for twilio's callback before a retry
 DEFAULT_DAILY_CAP = 500
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 CRYPTO_PURPOSE = "notify-sms"
@@ -58,6 +63,10 @@ def is_code(purpose: str) -> bool:
 
 def retry_base() -> float:
     return float(os.environ.get("AKKOORD_NOTIFY_RETRY_BASE", "2"))
+
+
+def ambiguous_wait() -> dt.timedelta:
+    return dt.timedelta(seconds=float(os.environ.get("AKKOORD_NOTIFY_AMBIGUOUS_WAIT", AMBIGUOUS_WAIT)))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -116,14 +125,9 @@ def _check(session, settings: SmsSettings, data: dict) -> tuple[str, str, str | 
             raise SmsRefused("Onbekende afzendernaam; gebruik de afzender uit de SMS-instellingen.",
                              {"field": "sender", "reason": "unknown_sender"})
         sender = match[0]
-    now = utcnow()
     if is_code(data["purpose"]):
-        recent = sorted(created for created, purpose in session.execute(
-            sa.select(SmsMessage.created_at, SmsMessage.purpose).where(
-                SmsMessage.to_number == to, SmsMessage.created_at > now - CODE_WINDOW,
-                SmsMessage.status != "failed")) if is_code(purpose))
-        if len(recent) >= CODES_PER_NUMBER:
-            retry_after = max(1, int((recent[0] + CODE_WINDOW - now).total_seconds()) + 1)
+        retry_after = code_retry_after(session, to)
+        if retry_after is not None:
             raise SmsLimitReached(
                 f"Er zijn al {CODES_PER_NUMBER} codes naar dit nummer gestuurd in de afgelopen 10 minuten. "
                 "Probeer het later opnieuw.", {"reason": "codes_per_number", "retry_after": retry_after})
@@ -132,6 +136,20 @@ def _check(session, settings: SmsSettings, data: dict) -> tuple[str, str, str | 
             f"Het dagelijkse maximum van {settings.daily_cap} sms-berichten voor dit kantoor is bereikt.",
             {"reason": "daily_cap", "daily_cap": settings.daily_cap})
     return to, body, sender
+
+
+def code_retry_after(session, to: str) -> int | None:
+    """Seconds until this number may get a code again (the oldest code that keeps it at the limit leaves
+    the window), or None when it is below the limit."""
+    now = utcnow()
+    recent = sorted(created for created, purpose in session.execute(
+        sa.select(SmsMessage.created_at, SmsMessage.purpose).where(
+            SmsMessage.to_number == to, SmsMessage.created_at > now - CODE_WINDOW,
+            SmsMessage.status != "failed")) if is_code(purpose))
+    if len(recent) < CODES_PER_NUMBER:
+        return None
+    oldest = recent[len(recent) - CODES_PER_NUMBER]
+    return max(1, math.ceil((oldest + CODE_WINDOW - now).total_seconds()))
 
 
 # -- sending -------------------------------------------------------------------------
@@ -159,25 +177,29 @@ def _body(message: SmsMessage) -> str | None:
     return crypto.decrypt(message.body_enc, CRYPTO_PURPOSE).decode() if message.body_enc else None
 
 
-def replay(message: SmsMessage, firm_id: int) -> dict:
+def replay(session, message: SmsMessage, firm_id: int) -> dict:
     """The answer to a send whose key was seen before: the same answer, no second SMS."""
     if message.firm_id != firm_id:
         raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key"})
     if message.status == "failed":
-        raise _failure(message)
+        raise _failure(session, message)
     return view(message)
 
 
 _FIELDS = {"invalid_number": "to", "empty": "body", "too_long": "body", "unknown_sender": "sender"}
 
 
-def _failure(message: SmsMessage):
+def _failure(session, message: SmsMessage):
     details = {"message_id": message.id, "status": "failed"}
     kind, _, reason = (message.error_code or "").partition(":")
     if reason and kind in (SmsLimitReached.code, SmsRefused.code):
         details["reason"] = reason
         if reason in _FIELDS:
             details["field"] = _FIELDS[reason]
+    if reason == "codes_per_number":  # the gateway's Retry-After comes from this
+        retry_after = code_retry_after(session, message.to_number)
+        if retry_after is not None:
+            details["retry_after"] = retry_after
     if kind == SmsLimitReached.code:
         return SmsLimitReached(message.error_message, details)
     if kind == SmsRefused.code:
@@ -199,7 +221,10 @@ def enqueue(session, data: dict, backend: str) -> tuple[SmsMessage, bool]:
     try:
         to, body, sender = _check(session, settings, data)
     except (SmsRefused, SmsLimitReached) as exc:
-        message.to_number = str(data["to"])[:40]
+        try:  # normalised where it can be, so a replay can tell how long the number stays at its limit
+            message.to_number = normalise_number(data["to"])
+        except SmsRefused:
+            message.to_number = str(data["to"])[:40]
         message.status = "failed"
         message.error_code = f"{exc.code}:{exc.details.get('reason', '')}"
         message.error_message = exc.message
@@ -220,13 +245,21 @@ def enqueue(session, data: dict, backend: str) -> tuple[SmsMessage, bool]:
 def attempt(session, message: SmsMessage, carrier, status_callback: str | None, health=None):
     """One try at the carrier; updates status, attempts and the retry time."""
     message.attempts += 1
-    outcome = carrier.send(message.to_number, message.sender, _body(message),
-                           status_callback if carrier.name == "twilio" else None)
+    callback = f"{status_callback}?message_id={message.id}" if status_callback and carrier.name == "twilio" else None
+    outcome = carrier.send(message.to_number, message.sender, _body(message), callback)
     if health is not None:
         health.report(outcome)
+    # Read the row again, locked: twilio's callback may have come in while we waited on its answer.
+    session.flush()
+    session.execute(sa.select(SmsMessage).where(SmsMessage.id == message.id).with_for_update()
+                    .execution_options(populate_existing=True)).scalar_one()
     now = utcnow()
     message.updated_at = now
-    if isinstance(outcome, carriers.Accepted):
+    if message.status not in ("queued", "sending"):
+        # twilio's callback was first: twilio has the message, whatever answer we got (or missed)
+        message.next_attempt_at = None
+        message.body_enc = None
+    elif isinstance(outcome, carriers.Accepted):
         message.status = "sent"
         message.provider_sid = outcome.sid
         message.next_attempt_at = None
@@ -247,7 +280,12 @@ def attempt(session, message: SmsMessage, carrier, status_callback: str | None, 
             message.error_message = f"twilio niet bereikbaar na {message.attempts} pogingen ({outcome.message})"[:500]
             message.next_attempt_at = None
             message.body_enc = None
-        else:
+        elif outcome.ambiguous and not is_code(message.purpose):
+            # twilio may have taken it (no idempotency key there): a duplicate notice is worse than a late
+            # one, so wait for twilio's callback, which settles it; retry only if none came.
+            message.status = "queued"
+            message.next_attempt_at = now + ambiguous_wait()
+        else:  # a code is retried at once: its user is waiting, and the same code twice does no harm
             message.status = "queued"
             message.next_attempt_at = now + backoff(message.attempts)
     log.info("sms attempt", extra={"message_id": message.id, "status": message.status,
@@ -261,10 +299,10 @@ def send(db, data: dict, status_callback: str | None, health=None) -> dict:
     backend = carriers.sms_backend_name()
     message, created = enqueue(db.session, data, backend)
     if not created:
-        return replay(message, data["firm_id"])
+        return replay(db.session, message, data["firm_id"])
     if message.status == "failed":
         db.commit()  # keep the refusal on record, then say why
-        raise _failure(message)
+        raise _failure(db.session, message)
     if health is not None and backend == "twilio" and health.is_down():
         db.commit()
         return view(message)
@@ -273,7 +311,7 @@ def send(db, data: dict, status_callback: str | None, health=None) -> dict:
     attempt(db.session, message, carriers.carrier_for(backend), status_callback, health)
     db.commit()
     if message.status == "failed":
-        raise _failure(message)
+        raise _failure(db.session, message)
     return view(message)
 
 
@@ -318,13 +356,33 @@ def deliver(db, message_ids: list[int], status_callback: str | None, health=None
 
 
 def record_status(session, data: dict) -> dict:
-    """twilio's status callback (signature checked by the gateway): move the status forward only."""
-    message = session.execute(sa.select(SmsMessage).where(SmsMessage.provider_sid == data["MessageSid"])
-                              .with_for_update()).scalar_one_or_none()
-    if message is None:
-        raise NotFound("Onbekend bericht.", {"sid": data["MessageSid"]})
+    """twilio's status callback (signature checked by the gateway): move the status forward only.
+    Found by our message id from the callback URL (the SID may not be committed yet); by SID for
+    callbacks of messages sent before the URL carried the id."""
+    sid = data["MessageSid"]
+    query = sa.select(SmsMessage).where(SmsMessage.id == data["message_id"]) \
+        if data.get("message_id") is not None else sa.select(SmsMessage).where(SmsMessage.provider_sid == sid)
+    message = session.execute(query.with_for_update()).scalar_one_or_none()
+    if message is None or message.backend != "twilio":
+        raise NotFound("Onbekend bericht.", {"sid": sid})
+    if message.provider_sid is not None and message.provider_sid != sid:
+        # an earlier attempt whose answer we missed went out too: keep following the one we heard of
+        log.warning("sms sent twice", extra={"message_id": message.id})
+        return view(message)
     new = _CALLBACK.get(data["MessageStatus"].lower())
-    if new and message.status not in FINAL_STATUSES and _RANK[new] > _RANK[message.status]:
+    if new is None:
+        return view(message)
+    if message.status in ("queued", "sending") or message.error_code == "gave_up":
+        # twilio has it, even if our attempt is still waiting for (or missed) twilio's answer: no retry
+        if message.status == "failed":
+            message.status = "sent"  # we gave up on answers we missed, but twilio had taken it
+        message.provider_sid = sid
+        message.next_attempt_at = None
+        message.error_code = message.error_message = None
+        message.body_enc = None
+        if _RANK[new] < _RANK["sent"]:
+            new = "sent"
+    if message.status not in FINAL_STATUSES and _RANK[new] > _RANK[message.status]:
         message.status = new
         message.updated_at = utcnow()
         if new in ("failed", "undelivered"):

@@ -6,6 +6,8 @@ form fields To, From or MessagingServiceSid, Body, StatusCallback, with HTTP bas
 or an error ``{code, message, more_info, status}``. Tests script answers (``fail_next``)
 and read what arrived (``received``). ``report_status`` plays twilio's status callback:
 a form POST to the message's StatusCallback, signed with X-Twilio-Signature.
+``call_back_before_answer`` plays twilio calling back before its 201 has reached us, and
+``accept_slowly`` a message twilio took whose answer comes after our timeout.
 """
 import base64
 import json
@@ -13,7 +15,7 @@ import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import eventlet
 import requests
@@ -28,6 +30,8 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.received: list[dict] = []
         self.script: list[tuple] = []  # (status, body dict, delay seconds) answers for the next requests
+        self.early: list[str] = []  # statuses reported for the next accepted message before answering it
+        self.accept_delay = 0.0  # seconds the next accepted message waits for its 201
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -53,6 +57,17 @@ class FakeTwilio:
         with self.lock:
             self.script.extend([(status, body, delay)] * times)
 
+    def call_back_before_answer(self, *statuses: str):
+        """The next accepted message: its status callbacks reach the portal before the 201 reaches us
+        (twilio can call back within milliseconds). The portal's answers land in record["early"]."""
+        with self.lock:
+            self.early = list(statuses)
+
+    def accept_slowly(self, delay: float):
+        """The next message is accepted (it has a sid, the SMS goes out), but the 201 comes after ``delay``."""
+        with self.lock:
+            self.accept_delay = delay
+
     def messages(self, to: str | None = None) -> list[dict]:
         with self.lock:
             return [r for r in self.received if to is None or r["form"].get("To") == to]
@@ -62,6 +77,10 @@ class FakeTwilio:
         """Play twilio's status callback for message ``sid``; returns the gateway's response.
         ``post_to`` stands in for the proxy in front of a public StatusCallback URL."""
         message = next(r for r in self.received if r.get("sid") == sid)
+        return self._call_back(message, status, error_code, signature, post_to)
+
+    def _call_back(self, message, status, error_code=None, signature=None, post_to=None):
+        sid = message["sid"]
         url = message["form"]["StatusCallback"]
         params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": self.account_sid,
                   "To": message["form"]["To"], "ApiVersion": "2010-04-01", "SmsSid": sid, "SmsStatus": status}
@@ -69,6 +88,8 @@ class FakeTwilio:
             params["ErrorCode"] = error_code
         if signature is None:
             signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        if post_to and urlsplit(url).query:  # the proxy passes the query on with the request
+            post_to = f"{post_to}?{urlsplit(url).query}"
         return requests.post(post_to or url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
 
     # -- the HTTP side --------------------------------------------------------------
@@ -122,6 +143,12 @@ class FakeTwilio:
                                               "message": f"The 'To' number {form['To']} is not a valid phone number."})
                 sid = "SM" + uuid.uuid4().hex
                 record["sid"], record["answer"] = sid, 201
+                with fake.lock:
+                    early, fake.early = fake.early, []
+                    delay, fake.accept_delay = fake.accept_delay, 0.0
+                record["early"] = [fake._call_back(record, status).status_code for status in early]
+                if delay:
+                    eventlet.sleep(delay)
                 return self._answer(201, {"sid": sid, "status": "queued", "to": form["To"],
                                           "from": form.get("From"), "body": form.get("Body"),
                                           "account_sid": fake.account_sid, "num_segments": "1",

@@ -152,7 +152,8 @@ def test_status_callback_behind_a_public_url(monkeypatch, twilio_portal, fake_tw
     monkeypatch.setenv("AKKOORD_PUBLIC_URL", "https://portaal.kantoor.example")
     result = twilio_portal.rpc.notify.send_sms(payload=sms())
     [request] = fake_twilio.received
-    assert request["form"]["StatusCallback"] == "https://portaal.kantoor.example/api/v1/notify/twilio/status"
+    assert request["form"]["StatusCallback"] == \
+        f"https://portaal.kantoor.example/api/v1/notify/twilio/status?message_id={result['message_id']}"
     # twilio signs the public URL; the proxy hands the request to the gateway at its own address
     response = fake_twilio.report_status(request["sid"], "delivered",
                                          post_to=twilio_portal.url + "/api/v1/notify/twilio/status")

@@ -111,3 +111,18 @@ def test_daily_cap_per_firm_over_http(twilio_portal, fake_twilio):
     assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 2
     twilio_portal.rpc.notify.send_sms(payload=sms(no_firm()))  # other firms are not capped
     assert len(fake_twilio.received) == 3
+
+
+def test_code_limit_carries_retry_after_to_http(twilio_portal, fake_twilio):
+    """The 429 for too many codes says when the oldest code leaves the 10-minute window (Retry-After)."""
+    from gateway.errors import from_exception
+    number = mobile()
+    for _ in range(5):
+        twilio_portal.rpc.notify.send_sms(payload=sms(to=number))
+    payload = sms(to=number)
+    error = refused(twilio_portal, payload, expected="SmsLimitReached")
+    assert 590 <= error.details["retry_after"] <= 601, error.details
+    response = from_exception(error)
+    assert response.status_code == 429 and 590 <= int(response.headers["Retry-After"]) <= 601
+    again = refused(twilio_portal, payload, expected="SmsLimitReached")  # the same key: the same answer
+    assert again.details["message_id"] == error.details["message_id"] and again.details["retry_after"] >= 1
