@@ -21,7 +21,8 @@ class FileIn(Schema):
 
 class FilingsQuery(Schema):
     client_id = fields.Integer(load_default=None, validate=ID)
-    status = fields.String(load_default=None, validate=validate.OneOf(["submitted", "accepted", "rejected", "failed"]))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(["queued", "submitted", "accepted", "rejected", "failed"]))
 
 
 class FilingOut(Schema):
@@ -36,6 +37,9 @@ class FilingOut(Schema):
     sha256 = fields.String()
     channel = fields.String()
     reference = fields.String(allow_none=True)
+    branch_id = fields.Integer(allow_none=True)
+    attempts = fields.Integer()
+    next_attempt_at = fields.String(allow_none=True)
     created_at = fields.String()
     updated_at = fields.String()
 

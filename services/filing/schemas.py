@@ -8,4 +8,5 @@ class FileSchema(Schema):
 
 class ListSchema(Schema):
     client_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    status = fields.String(load_default=None, validate=validate.OneOf(["submitted", "accepted", "rejected", "failed"]))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(["queued", "submitted", "accepted", "rejected", "failed"]))
