@@ -1,6 +1,7 @@
 """HTTP plumbing for the client-side commands: base URL, token, errors in Dutch."""
 import os
 import sys
+from urllib.parse import urlsplit
 
 import requests
 
@@ -18,8 +19,30 @@ def add_connection_options(parser, token_env="AKKOORD_TOKEN"):
     parser.set_defaults(token_env=token_env)
 
 
+class _Session(requests.Session):
+    """A gateway that is down or too slow is a message and exit code 1, not a traceback."""
+
+    def request(self, method, url, *args, **kwargs):
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.Timeout:
+            print(f"fout: de gateway op {_origin(url)} antwoordt niet op tijd; probeer het later opnieuw.",
+                  file=sys.stderr)
+        except requests.ConnectionError:
+            print(f"fout: de gateway op {_origin(url)} is niet bereikbaar; draait het portaal en klopt --url "
+                  "(of $AKKOORD_URL)?", file=sys.stderr)
+        except requests.RequestException as exc:
+            print(f"fout: verzoek aan {_origin(url)} mislukt ({type(exc).__name__}).", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
 def session(args) -> requests.Session:
-    s = requests.Session()
+    s = _Session()
     token = args.token or os.environ.get(args.token_env)
     if token:
         s.headers["Authorization"] = f"Bearer {token}"

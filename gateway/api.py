@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError, UnknownService
@@ -24,7 +25,9 @@ from gateway.errors import error_response, from_exception
 log = logging.getLogger("gateway.access")
 
 MAX_JSON_BYTES = 1 * 1024 * 1024
+MAX_JSON_DEPTH = 32  # no body of ours nests deeper; a deeper one only costs recursion
 SESSION_COOKIE = "akkoord_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass
@@ -52,16 +55,41 @@ def json_response(payload, status=200, headers=None) -> Response:
 
 
 def bearer_token(request) -> str | None:
+    return credentials(request)[0]
+
+
+def credentials(request) -> tuple[str | None, bool]:
+    """(token, from_cookie): the Authorization header first, else the web pages' session cookie."""
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE)
+        return header[7:].strip() or None, False
+    token = request.cookies.get(SESSION_COOKIE)
+    return token or None, bool(token)
+
+
+def check_same_site(request):
+    """A browser sends the cookie along with requests that other sites make it send (CSRF), so a
+    change authenticated by the cookie alone must come from our own origin, or carry
+    X-Requested-With (a custom header, which another site cannot add without our CORS consent)."""
+    if request.method in SAFE_METHODS or request.headers.get("X-Requested-With"):
+        return
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    if source and source != "null" and urlsplit(source).netloc.lower() == (request.host or "").lower():
+        return
+    raise _CrossSite()
 
 
 def _load_json(request, schema: Schema):
     if request.content_length and request.content_length > MAX_JSON_BYTES:
         raise _TooLarge()
-    raw = request.get_data(cache=True)
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # werkzeug reads no body without a length (eventlet's input does not say it is terminated);
+        # the server's input decodes the chunks: read them, bounded, instead of taking the body as empty
+        raw = request.environ["wsgi.input"].read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
+            raise _TooLarge()
+    else:
+        raw = request.get_data(cache=True)
     if not raw:
         data = {}
     else:
@@ -70,6 +98,8 @@ def _load_json(request, schema: Schema):
             raise _UnsupportedType()
         try:
             data = json.loads(raw)
+        except RecursionError:
+            raise _TooDeep() from None
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("De body is geen geldige JSON.") from None
     if not isinstance(data, dict):
@@ -78,18 +108,30 @@ def _load_json(request, schema: Schema):
     return schema.load(data)
 
 
-def _refuse_nul(value):
+def _refuse_nul(value, depth=0):
     """NUL characters are never meaningful in our text and PostgreSQL refuses them."""
     if isinstance(value, str):
         if "\x00" in value:
             raise BadRequest("De invoer bevat een ongeldig teken (NUL).")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key)
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
+    elif isinstance(value, (dict, list)):
+        if depth >= MAX_JSON_DEPTH:
+            raise _TooDeep()
+        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+            _refuse_nul(key, depth + 1)
+            _refuse_nul(item, depth + 1)
+
+
+class _TooDeep(BadRequest):
+    def __init__(self):
+        super().__init__("De JSON is te diep genest.")
+
+
+class _CrossSite(AkkoordError):
+    status, code = 403, "csrf_refused"
+
+    def __init__(self):
+        super().__init__("Dit verzoek komt niet van het portaal zelf; log in via het portaal of gebruik een "
+                         "Authorization-header.")
 
 
 class _TooLarge(AkkoordError):
@@ -108,14 +150,17 @@ class _UnsupportedType(AkkoordError):
 
 def route(method: str, path: str, *, summary: str, tags=("general",), auth: str = "user",
           body: Schema | None = None, query: Schema | None = None, response: Schema | None = None,
-          status: int = 200, content: str = "application/json", produces: str = "application/json"):
+          status: int = 200, content: str = "application/json", produces: str = "application/json",
+          errors=()):
     """Declare an endpoint. The handler is called as ``fn(self, request, ctx, **path_args)``.
 
     ``ctx`` has ``principal`` (dict or None), ``body`` and ``query`` (validated
     dicts), ``ip`` and ``user_agent``. The handler returns a JSON-safe value, a
-    ``(value, status)`` pair, or a werkzeug ``Response``.
+    ``(value, status)`` pair, or a werkzeug ``Response``. ``errors``: the statuses of the owning
+    service's domain errors this route can answer (409, 410, 429...), for the OpenAPI document.
     """
-    spec = RouteSpec(method, path, summary, list(tags), auth, body, query, response, status, content, produces)
+    spec = RouteSpec(method, path, summary, list(tags), auth, body, query, response, status, content, produces,
+                     sorted(int(code) for code in errors))
     ROUTES.append(spec)
 
     def decorator(fn):
@@ -124,14 +169,16 @@ def route(method: str, path: str, *, summary: str, tags=("general",), auth: str 
             started = time.perf_counter()
             try:
                 ctx = RequestContext(request)
+                token, from_cookie = credentials(request)
+                if from_cookie and auth != "none":
+                    check_same_site(request)
                 if auth in ("user", "optional"):
-                    token = bearer_token(request)
                     if token:
                         ctx.principal = self.resolve_principal(token, ctx.ip)
                     elif auth == "user":
                         raise NotAuthenticated("Niet ingelogd.")
                 elif auth == "platform":
-                    ctx.principal = self.platform_principal(bearer_token(request))
+                    ctx.principal = self.platform_principal(token)
                 if body is not None and content == "application/json":  # multipart: the handler reads the form
                     ctx.body = _load_json(request, body)
                 if query is not None:

@@ -127,7 +127,10 @@ def _error_statuses(spec):
     statuses = ["400", "404", "422", "503"]
     if spec.auth in ("user", "platform"):
         statuses += ["401", "403"]
-    return statuses
+    if spec.body is not None or spec.content != "application/json":
+        statuses += ["413", "415"]  # too large; not JSON (or not the multipart form)
+    statuses += [str(code) for code in spec.errors]
+    return sorted(set(statuses))
 
 
 def _operation_id(method: str, rule: str) -> str:

@@ -7,8 +7,9 @@ import socket
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
 
 from gateway.errors import error_response
 
@@ -16,15 +17,34 @@ _CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "b
 
 
 class JsonWsgiApp(WsgiApp):
+    def __init__(self, server):
+        super().__init__(server)
+        # The routes without the catch-all (/<path:...>, which takes every method): a known path asked
+        # with a method it lacks is a 405 with Allow, not "this route does not exist".
+        self.known_map = Map([Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
+                              for rule in self.url_map.iter_rules() if not rule.rule.startswith("/<path:")])
+
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
-        adapter = self.url_map.bind_to_environ(environ)
         try:
-            provider, values = adapter.match()
+            try:
+                provider, values = self.known_map.bind_to_environ(environ).match()
+            except MethodNotAllowed as exc:
+                allow = ", ".join(sorted(set(exc.valid_methods or ()) | {"OPTIONS"}))
+                if request.method == "OPTIONS":
+                    return Response(status=204, headers={"Allow": allow})(environ, start_response)
+                response = error_response(405, "method_not_allowed", "Deze methode kan niet op deze route.",
+                                          headers={"Allow": allow})
+                return response(environ, start_response)
+            except NotFound:
+                # the catch-all answers (and logs) unknown routes
+                provider, values = self.url_map.bind_to_environ(environ).match()
             request.path_values = values
             response = provider.handle_request(request)
         except HTTPException as exc:
             status = exc.code or 400
+            if status == 405:  # only the catch-all lacks a method (OPTIONS): still an unknown route
+                status = 404
             message = "Deze route bestaat niet." if status == 404 else "Ongeldig verzoek."
             response = error_response(status, _CODES.get(status, "bad_request"), message)
         return response(environ, start_response)

@@ -45,7 +45,7 @@ class LettersRoutes:
         return self.letters.batch_status(principal=ctx.principal, batch_id=batch_id)
 
     @route("GET", "/api/v1/letters/<int:batch_id>/pdf", summary="De brieven als één PDF om af te drukken",
-           tags=["letters"], produces="application/pdf")
+           tags=["letters"], produces="application/pdf", errors=(409, 410, 503))
     def letter_batch_pdf(self, request, ctx, batch_id):
         result = self.letters.batch_pdf(principal=ctx.principal, batch_id=batch_id)
         filename = result["filename"].replace('"', "")

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 PROGRESS_EVERY = 100
 MAX_ATTEMPTS = 3
+RETRY_SECONDS = 15  # a render that crashed waits this long (times its attempts) before the next try
 BLOCK = 100  # letters encrypted together (one key derivation and one row per block)
 TITLES = {"pin": "PIN-brieven", "activation": "Activeringsbrieven"}
 FILENAMES = {"pin": "pincodebrieven", "activation": "activeringsbrieven"}
@@ -149,7 +150,9 @@ class LeaseLost(Exception):
 def claim(session) -> tuple[int, str] | None:
     """Take the oldest batch waiting (or abandoned by a dead renderer); commits."""
     now = utcnow()
-    query = (sa.select(Batch).where(sa.or_(Batch.status == "queued",
+    # a queued batch's lease_until, when set, is the earliest retry after a crash
+    query = (sa.select(Batch).where(sa.or_(sa.and_(Batch.status == "queued",
+                                                   sa.or_(Batch.lease_until.is_(None), Batch.lease_until < now)),
                                            sa.and_(Batch.status == "rendering", Batch.lease_until < now)))
              .order_by(Batch.id).limit(1))
     if session.get_bind().dialect.name == "postgresql":
@@ -194,6 +197,20 @@ def release(session, batch_id: int, token: str):
     session.execute(sa.update(Batch).where(Batch.id == batch_id, Batch.lease_token == token)
                     .values(status="queued", lease_token=None, lease_until=None, done=0,
                             attempts=Batch.attempts - 1))
+    session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
+    session.commit()
+
+
+def retry_later(session, batch_id: int, token: str):
+    """A render crashed midway: back to the queue, from the start, after a pause; the attempt counts,
+    so a batch that keeps crashing is failed by ``claim`` after MAX_ATTEMPTS."""
+    session.rollback()
+    batch = session.get(Batch, batch_id)
+    if batch is None or batch.lease_token != token:
+        session.rollback()
+        return
+    batch.status, batch.lease_token, batch.done = "queued", None, 0
+    batch.lease_until = utcnow() + dt.timedelta(seconds=RETRY_SECONDS * batch.attempts)
     session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
     session.commit()
 
@@ -292,8 +309,8 @@ def render_next(db, fetch_layout, emit, should_stop) -> bool:
     except InvalidLayout as exc:
         fail(session, batch_id, token, exc.message)
     except Exception:
-        log.exception("rendering a letter batch failed", extra={"batch_id": batch_id})
-        fail(session, batch_id, token, "Het aanmaken van de brieven is mislukt.")
+        log.exception("rendering a letter batch failed; it is tried again", extra={"batch_id": batch_id})
+        retry_later(session, batch_id, token)
     return True
 
 

@@ -34,3 +34,12 @@ def test_firm_create_reports_errors_in_dutch(portal):
                      "--admin-password", "een lang wachtwoord", "--url", portal.url,
                      env_extra={"AKKOORD_PLATFORM_TOKEN": "verkeerd"})
     assert result.returncode == 1 and "401" in result.stderr
+
+
+def test_gateway_down_is_a_clear_message_not_a_traceback():
+    result = run_cli("firm", "create", "Kantoor", "--admin-username", "x3-beheer", "--admin-name", "X",
+                     "--admin-password", "een lang wachtwoord", "--url", "http://127.0.0.1:1",
+                     env_extra={"AKKOORD_PLATFORM_TOKEN": "iets"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "127.0.0.1:1" in result.stderr and "niet bereikbaar" in result.stderr

@@ -82,3 +82,58 @@ def test_stopping_the_service_gives_the_batch_back_and_a_new_process_finishes_it
             assert f"PIN-code: {letters[i]['secret']}" in pages[page_of[i] - 1]
     finally:
         restarted.stop()
+
+
+def test_a_render_that_crashes_midway_is_retried_and_finishes(portal, db_engine, monkeypatch):
+    """A passing fault (the database connection dropped, a worker error) halfway a batch must not
+    throw the PINs away: the batch goes back to the queue and is rendered again from the start."""
+    from letters.layout import LetterPainter
+
+    crashes = []
+
+    class FlakyPainter(LetterPainter):
+        def draw(self, letter, page_number):
+            if page_number == 5 and not crashes:
+                crashes.append(page_number)
+                raise ConnectionError("database connection lost mid-render")
+            return super().draw(letter, page_number)
+
+    monkeypatch.setattr(batches, "LetterPainter", FlakyPainter)
+    monkeypatch.setattr(batches, "RETRY_SECONDS", 0.5, raising=False)
+    firm = portal.create_firm(branches=["Amsterdam"])
+    principal = staff(firm["firm_id"], firm["branch_ids"][0])
+    letters = [letter(i, f"{4000 + i} GH") for i in range(12)]
+    created = portal.rpc.letters.create_batch(principal=principal, payload={"kind": "pin", "letters": letters})
+    status = wait_done(lambda: portal.rpc.letters.batch_status(principal=principal, batch_id=created["batch_id"]),
+                       timeout=60)
+    assert crashes == [5]
+    assert status["status"] == "done" and status["done"] == 12, status
+    pdf = portal.rpc.letters.batch_pdf(principal=principal, batch_id=created["batch_id"])
+    pages = pdf_pages(base64.b64decode(pdf["pdf_base64"]))
+    page_of = {p["letter"]: p["first_page"] for p in status["pages"]}
+    assert len(pages) == 12
+    for i, data in enumerate(letters):
+        assert f"PIN-code: {data['secret']}" in pages[page_of[i] - 1]
+
+
+def test_a_batch_that_keeps_crashing_fails_after_the_last_attempt(portal, db_engine, monkeypatch):
+    from letters.layout import LetterPainter
+
+    class BrokenPainter(LetterPainter):
+        def draw(self, letter, page_number):
+            raise RuntimeError("always")
+
+    monkeypatch.setattr(batches, "LetterPainter", BrokenPainter)
+    monkeypatch.setattr(batches, "RETRY_SECONDS", 0.1, raising=False)
+    firm = portal.create_firm(branches=["Amsterdam"])
+    principal = staff(firm["firm_id"], firm["branch_ids"][0])
+    created = portal.rpc.letters.create_batch(principal=principal, payload={"kind": "pin",
+                                                                            "letters": [letter(0, "1011 AB")]})
+    status = wait_done(lambda: portal.rpc.letters.batch_status(principal=principal, batch_id=created["batch_id"]),
+                       timeout=60)
+    assert status["status"] == "failed" and status["error"]
+    with db_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT attempts FROM letters.batches WHERE id = :b"),
+                            {"b": created["batch_id"]}).scalar() == batches.MAX_ATTEMPTS
+        assert conn.execute(sa.text("SELECT count(*) FROM letters.letter_blocks WHERE batch_id = :b"),
+                            {"b": created["batch_id"]}).scalar() == 0
