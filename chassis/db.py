@@ -79,7 +79,11 @@ def _local_isolation_switch(dialect):
     read-only (AUTOCOMMIT) worker hands its connection back to the pool. psycopg2's attributes
     do the same locally: autocommit is a client switch, and a level other than the server's
     default (``None`` to psycopg2) goes with the next BEGIN."""
+    from psycopg2 import extensions as psycopg2_extensions
+
     def set_isolation_level(dbapi_connection, level: str):
+        if dbapi_connection.status != psycopg2_extensions.STATUS_READY:
+            dbapi_connection.rollback()  # as psycopg2's own set_isolation_level(): the switch needs no transaction open
         if level == "AUTOCOMMIT":
             dbapi_connection.autocommit = True
             return
@@ -109,6 +113,8 @@ def ping_when_idle_for(engine: sa.Engine, seconds: float):
         try:
             with dbapi_conn.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            if not getattr(dbapi_conn, "autocommit", True):
+                dbapi_conn.rollback()  # psycopg2 opened a transaction for the ping: hand the connection over idle
         except engine.dialect.loaded_dbapi.Error as exc:
             raise sa.exc.DisconnectionError(str(exc)) from exc
 

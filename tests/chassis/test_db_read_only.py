@@ -94,3 +94,19 @@ def test_read_only_session_costs_one_round_trip_and_leaves_the_connection_as_it_
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_a_read_only_checkout_after_the_idle_ping_works(database_url, monkeypatch):
+    """The idle ping's SELECT 1 opens a transaction on the raw connection; switching that connection to
+    autocommit for a read-only worker must not fail ("set_session cannot be used inside a transaction")."""
+    from chassis.db import _create_engine
+    monkeypatch.setenv("AKKOORD_DB_PING_AFTER_IDLE_SECONDS", "0.01")
+    engine = _create_engine(normalise_url(database_url))
+    read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for use in (engine, read_only, read_only, engine, read_only):
+            time.sleep(0.05)  # idle past the window: pinged on checkout
+            with use.connect() as conn:
+                assert conn.execute(sa.text("SELECT 7")).scalar() == 7
+    finally:
+        engine.dispose()
