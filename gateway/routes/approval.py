@@ -29,6 +29,7 @@ register_remote_errors({
     "approval.exceptions.NotAllowed": (403, "forbidden"),
     "approval.exceptions.WrongPin": (422, "wrong_pin"),
     "approval.exceptions.PinLocked": (429, "pin_locked"),
+    "approval.exceptions.SmsLimitReached": (429, "sms_limit"),
     "approval.exceptions.NoPin": (422, "no_pin"),
     "approval.exceptions.MobileRequired": (422, "mobile_required"),
     "approval.exceptions.SmsFailed": (422, "sms_failed"),

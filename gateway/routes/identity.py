@@ -20,6 +20,7 @@ register_remote_errors({
     "identity.exceptions.ClientNumberTaken": (409, "client_number_taken"),
     "identity.exceptions.WrongPin": (422, "wrong_pin"),
     "identity.exceptions.PinLocked": (429, "pin_locked"),
+    "identity.exceptions.SmsLimitReached": (429, "sms_limit"),
     "identity.exceptions.NoPin": (422, "no_pin"),
     "identity.exceptions.WrongConfirmationMethod": (422, "wrong_confirmation_method"),
     "identity.exceptions.WrongCode": (422, "wrong_code"),

@@ -71,6 +71,10 @@ class WrongPin(Invalid):
     code = "wrong_pin"
 
 
+class SmsLimitReached(TooManyAttempts):
+    code = "sms_limit"
+
+
 class PinLocked(TooManyAttempts):  # SPEC §4: 429 for too many tries
     code = "pin_locked"
 

@@ -18,6 +18,8 @@ CONFIRMATION_ERRORS = {
     "NoPin": (approval_errors.NoPin, "U heeft nog geen PIN-code; vraag uw kantoor om een PIN-brief."),
     "MobileRequired": (approval_errors.MobileRequired, "Er is geen mobiel nummer bekend voor sms-codes."),
     "SmsFailed": (approval_errors.SmsFailed, "De sms kon niet verstuurd worden; probeer het later opnieuw."),
+    "SmsLimitReached": (approval_errors.SmsLimitReached, "Er zijn te veel codes naar dit nummer gestuurd; "
+                                                         "probeer het later opnieuw."),
     # identity refuses a secret of a method that is not the user's own (a PIN after a switch to SMS, a code
     # for a PIN user); its message says which method counts
     "WrongConfirmationMethod": (approval_errors.ConfirmationRequired,

@@ -71,5 +71,11 @@ class SmsFailed(Invalid):
     code = "sms_failed"
 
 
+class SmsLimitReached(TooManyAttempts):
+    """notify's limit of codes per number: identity's own class, so a caller (approval) that does not
+    know notify's errors still gets a 429 with notify's reason and retry_after."""
+    code = "sms_limit"
+
+
 class LettersFailed(Unavailable):
     code = "letters_unavailable"

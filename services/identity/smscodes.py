@@ -15,7 +15,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from chassis import secrets
 from chassis.errors import AkkoordError, Unavailable
 from identity import keyed
-from identity.exceptions import CodeExpired, MobileRequired, SmsFailed, WrongCode
+from identity.exceptions import CodeExpired, MobileRequired, SmsFailed, SmsLimitReached, WrongCode
 from identity.models import SmsChallenge, User
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ def send(notify, firm_id: int, to: str | None, body: str, key: str, purpose: str
         kind = getattr(exc, "exc_type", type(exc).__name__)
         log.warning("sms refused", extra={"purpose": purpose, "exc_type": kind})
         if isinstance(exc, AkkoordError) and kind == "SmsLimitReached":
-            raise  # too many codes to this number: notify's 429 and its "try later" pass on unchanged
+            # too many codes to this number: notify's "try later" and retry_after, as identity's own 429
+            raise SmsLimitReached(exc.message, exc.details) from None
         raise SmsFailed("De sms is geweigerd; controleer het mobiele nummer of de sms-instellingen.",
                         {"field": "mobile"})
 
