@@ -235,6 +235,22 @@ def by_numbers(session, p: Principal, numbers: list[str]) -> dict:
     return found
 
 
+def numbers_elsewhere(session, p: Principal, numbers: list[str]) -> list[str]:
+    """Which of ``numbers`` belong to clients of the firm outside the principal's scope (another
+    branch). An import row with one cannot create a client (the number is taken) nor update it
+    (not this person's client), so the preview says so; only the numbers are told, nothing else."""
+    p.require_staff()
+    if p.branch_id is None:
+        return []  # firm-wide staff see every client of the firm
+    wanted = [str(n).strip() for n in numbers if str(n).strip()]
+    taken = []
+    for start in range(0, len(wanted), 1000):
+        taken += session.scalars(sa.select(Client.number).where(
+            Client.firm_id == p.firm_id, Client.number.in_(wanted[start:start + 1000]),
+            sa.not_(scope.client_filter(p)))).all()
+    return sorted(taken)
+
+
 # -- writing ------------------------------------------------------------------
 def _resolve_branch(session, p: Principal, values: dict, current: int | None) -> int:
     branch_id = values.get("branch_id")

@@ -152,6 +152,11 @@ class IdentityService:
         data = NumbersSchema().load({"numbers": numbers})
         return clients.by_numbers(self.db.session, Principal.load(principal), data["numbers"])
 
+    @rpc(read_only=True)
+    def client_numbers_elsewhere(self, principal, numbers):
+        data = NumbersSchema().load({"numbers": numbers})
+        return clients.numbers_elsewhere(self.db.session, Principal.load(principal), data["numbers"])
+
     @rpc
     def upsert_clients(self, principal, rows, group_id=None, import_id=None):
         data = UpsertSchema().load({"rows": rows, "group_id": group_id, "import_id": import_id})

@@ -24,6 +24,7 @@ import eventlet.tpool
 import sqlalchemy as sa
 from eventlet.event import Event
 from nameko import config
+from nameko.exceptions import MethodNotFound
 from nameko.extensions import Entrypoint
 
 from chassis.db import get_engine, insert_many, is_postgres
@@ -326,8 +327,11 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
     wanted = sorted({number for _r, number, _raw, clean, errors in parsed
                      if number and (not errors or not all(f in clean for f in NEW_CLIENT_FIELDS))})
     existing = identity.clients_by_numbers(principal=record.principal, numbers=wanted) if wanted else {}
+    elsewhere = _numbers_elsewhere(identity, record.principal, [n for n in wanted if n not in existing])
     records = []
     for row_number, number, raw, clean, errors in parsed:
+        if number in elsewhere:
+            errors["number"] = OTHER_BRANCH
         # (a row the reader found broken says so alone: its fields are not to be trusted)
         if number not in existing and (number or not errors) and "row" not in errors:
             for field in NEW_CLIENT_FIELDS:
@@ -354,6 +358,20 @@ def _store_batch(session, identity, record, parsed, first_in_batch, batch_size, 
     renew(session, record.id, owner)
     session.commit()
     eventlet.sleep(0)
+
+
+OTHER_BRANCH = "Dit cliëntnummer hoort bij een cliënt van een andere vestiging."
+
+
+def _numbers_elsewhere(identity, principal: dict, numbers: list) -> set:
+    """Numbers a branch member's preview would otherwise show as new, though the client is another
+    branch's: the commit could neither create nor update it."""
+    if not numbers or (principal or {}).get("branch_id") is None:
+        return set()
+    try:
+        return set(identity.client_numbers_elsewhere(principal=principal, numbers=numbers))
+    except MethodNotFound:  # an identity replica from before this RPC, during a rolling upgrade
+        return set()
 
 
 def store_rows(session, import_id: int, records: list):
