@@ -36,20 +36,35 @@ def test_cli_declined_commits_nothing_and_unknown_group_fails(wizard, tmp_path):
 
 
 def test_cli_reports_rows_that_failed_on_commit(wizard, tmp_path):
+    """A colleague creates client 000311 in another branch while Vera looks at her preview: her row for
+    it can no longer go in, and the CLI names it and exits with 1."""
+    import os
+    import subprocess
+    import sys
+    import time
+
     from tests.importer.test_wizard import _branch_staff
     amsterdam, utrecht = wizard.firm["branch_ids"]
     headers = ["Cliëntnummer", "Naam", "Vestiging"]
-    first = wizard.upload("utrecht.csv", csv_bytes([["000311", "In Utrecht", "Utrecht"]], headers=headers))
-    wizard.wait(first["id"])
-    wizard.commit(first["id"])
-    wizard.wait(first["id"], ("done",))
-
     vera = _branch_staff(wizard, amsterdam)
     path = tmp_path / "vera.csv"
-    # 000311 is Utrecht's: invisible to Vera, so it looks new and identity refuses it on commit
     path.write_bytes(csv_bytes([["000311", "Toch", ""], ["000312", "Eigen", ""]], headers=headers))
     token = vera.headers["Authorization"].split()[1]
-    result = run_cli("import", str(path), "--yes", "--url", wizard.portal.url, env_extra={"AKKOORD_TOKEN": token})
-    assert "Doorgevoerd: 1 nieuw, 0 gewijzigd, 0 ongewijzigd, 1 mislukt." in result.stdout, result.stdout
-    assert "rij 2 (000311): Cliëntnummer: Dit cliëntnummer is niet beschikbaar." in result.stdout, result.stdout
-    assert result.returncode == 1, result.stderr  # a script sees that not everything went in
+    cli = subprocess.Popen([sys.executable, "-m", "cli.main", "import", str(path), "--url", wizard.portal.url],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, AKKOORD_TOKEN=token))
+    try:
+        deadline = time.monotonic() + 60
+        while not [i for i in vera.get("/api/v1/imports").json()["items"] if i["status"] == "ready"]:
+            assert time.monotonic() < deadline, "the preview did not become ready"
+            time.sleep(0.2)  # the CLI now waits for "j"
+        created = wizard.api.post("/api/v1/clients", json={"number": "000311", "name": "In Utrecht",
+                                                          "branch_id": utrecht})
+        assert created.status_code == 201, created.text
+        stdout, stderr = cli.communicate("j\n", timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert "Doorgevoerd: 1 nieuw, 0 gewijzigd, 0 ongewijzigd, 1 mislukt." in stdout, stdout
+    assert "rij 2 (000311): Cliëntnummer: Dit cliëntnummer is niet beschikbaar." in stdout, stdout
+    assert cli.returncode == 1, stderr  # a script sees that not everything went in
