@@ -9,12 +9,12 @@ import base64
 import datetime as dt
 import logging
 import os
-import random
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from chassis import retry
 from filing import client_branches
 from filing.exceptions import AlreadyFiled, ChannelUnavailable, FilingNotFound, NotAllowed, NotAnnualAccounts
 from filing.models import Filing, utcnow
@@ -39,9 +39,8 @@ def retry_base() -> float:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """Exponential with jitter: 15, 30, 60 s ... (by default), capped at 30 minutes."""
-    seconds = min(1800.0, retry_base() * (2 ** (attempts - 1)))
-    return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+    """15, 30, 60 s ... (by default) with jitter, capped at 30 minutes."""
+    return retry.backoff(attempts, retry_base(), 1800.0)
 
 
 def require_filer(principal):
@@ -175,7 +174,7 @@ def deliver(db, filing: Filing, channel, events, first: bool = False) -> bool:
         events.emit("filing_failed", _event(filing))
         log.warning("filing failed", extra={"filing_id": filing.id, "attempts": filing.attempts})
     else:
-        filing.next_attempt_at = now + backoff(min(filing.attempts, 20))
+        filing.next_attempt_at = now + backoff(filing.attempts)
         trouble = "gaf geen antwoord" if unknown else "is nu niet bereikbaar"
         filing.message = (f"De KvK (Digipoort) {trouble} (poging {filing.attempts}); "
                           f"wij proberen het automatisch opnieuw.")

@@ -13,14 +13,13 @@ import datetime as dt
 import logging
 import math
 import os
-import random
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from chassis import config, crypto
+from chassis import config, crypto, retry
 from chassis.errors import Conflict, Forbidden, NotFound
 from notify import carriers
 from notify.exceptions import SmsFailed, SmsLimitReached, SmsRefused
@@ -70,9 +69,8 @@ def ambiguous_wait() -> dt.timedelta:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """Exponential with jitter: 2, 4, 8, 16 s (by default), capped at 5 minutes."""
-    seconds = min(300.0, retry_base() * (2 ** (attempts - 1)))
-    return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+    """2, 4, 8, 16 s (by default) with jitter, capped at 5 minutes."""
+    return retry.backoff(attempts, retry_base(), 300.0)
 
 
 # -- settings ------------------------------------------------------------------------
