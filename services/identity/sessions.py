@@ -58,23 +58,19 @@ def begin_attempt(session, key: str) -> None:
     """Count a password attempt as failed before it is checked, under the counter's row lock: parallel
     guesses queue on that lock and each sees those before it (a check before and a count after the slow
     argon2 check let a whole burst through). A login that succeeds clears the count (record_success)."""
+    record_failure(session, key, refuse_if_locked=True)
+
+
+def record_failure(session, key: str, refuse_if_locked: bool = False) -> None:
+    """Count a failure for the username (known or not); the count survives the error we raise next."""
     row = _throttle_row(session, key)
     moment = now()
-    _refuse_if_locked(row, moment)
+    if refuse_if_locked:
+        _refuse_if_locked(row, moment)
     row.failures += 1
     lock = _lock_for(row.failures)
     row.locked_until = moment + lock if lock else None
     row.updated_at = moment
-    session.commit()
-
-
-def record_failure(session, key: str) -> None:
-    """Count a failure for the username (known or not); the count survives the error we raise next."""
-    row = _throttle_row(session, key)
-    row.failures += 1
-    lock = _lock_for(row.failures)
-    row.locked_until = now() + lock if lock else None
-    row.updated_at = now()
     session.commit()
 
 
