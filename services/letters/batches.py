@@ -192,25 +192,26 @@ def _renew(session, batch_id: int, token: str, done: int):
 
 
 def release(session, batch_id: int, token: str):
-    """Give a batch back to the queue (service stopping, identity unreachable)."""
+    """Give a batch back to the queue (service stopping, identity unreachable): that try does not count."""
     session.rollback()
-    session.execute(sa.update(Batch).where(Batch.id == batch_id, Batch.lease_token == token)
-                    .values(status="queued", lease_token=None, lease_until=None, done=0,
-                            attempts=Batch.attempts - 1))
-    session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
-    session.commit()
+    _requeue(session, batch_id, token, lease_until=None, attempts=Batch.attempts - 1)
 
 
 def retry_later(session, batch_id: int, token: str):
     """A render crashed midway: back to the queue, from the start, after a pause; the attempt counts,
     so a batch that keeps crashing is failed by ``claim`` after MAX_ATTEMPTS."""
     session.rollback()
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.lease_token != token:
+    attempts = session.scalar(sa.select(Batch.attempts).where(Batch.id == batch_id, Batch.lease_token == token))
+    if attempts is None:  # no longer ours
         session.rollback()
         return
-    batch.status, batch.lease_token, batch.done = "queued", None, 0
-    batch.lease_until = utcnow() + dt.timedelta(seconds=RETRY_SECONDS * batch.attempts)
+    _requeue(session, batch_id, token, lease_until=utcnow() + dt.timedelta(seconds=RETRY_SECONDS * attempts))
+
+
+def _requeue(session, batch_id: int, token: str, **values):
+    """Back to the queue from the first letter (the row only while the lease is ours); rendered chunks dropped."""
+    session.execute(sa.update(Batch).where(Batch.id == batch_id, Batch.lease_token == token)
+                    .values(status="queued", lease_token=None, done=0, **values))
     session.execute(sa.delete(PdfChunk).where(PdfChunk.batch_id == batch_id))
     session.commit()
 
