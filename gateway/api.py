@@ -9,6 +9,7 @@ Each route is also recorded for the OpenAPI document (gateway/openapi.py).
 import functools
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -74,8 +75,15 @@ def check_same_site(request):
     if request.method in SAFE_METHODS or request.headers.get("X-Requested-With"):
         return
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
-    if source and source != "null" and urlsplit(source).netloc.lower() == (request.host or "").lower():
-        return
+    if source and source != "null":
+        origin = urlsplit(source)
+        if origin.netloc.lower() == (request.host or "").lower():
+            return
+        # Behind an ingress that sets its own Host, the browser's origin is the public address.
+        public = urlsplit(os.environ.get("AKKOORD_PUBLIC_URL") or "")
+        if public.netloc and (origin.scheme.lower(), origin.netloc.lower()) == (public.scheme.lower(),
+                                                                                public.netloc.lower()):
+            return
     raise _CrossSite()
 
 

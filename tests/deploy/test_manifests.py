@@ -164,6 +164,19 @@ def test_gateway_service_and_ingress_reach_the_gateway_port(docs):
     assert backends and all(b["name"] == "akkoord-gateway" and b["port"]["name"] in service_ports for b in backends)
 
 
+
+def test_public_url_is_the_ingress_address(overlay, docs):
+    """twilio's status callback, links in e-mails and the web pages' CSRF check use AKKOORD_PUBLIC_URL;
+    without it the callback would name the pod's own bind address, which twilio cannot reach."""
+    from urllib.parse import urlsplit
+    config = named(docs, "ConfigMap", "akkoord-config")["data"]
+    ingress = named(docs, "Ingress", "akkoord")
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    public = urlsplit(config.get("AKKOORD_PUBLIC_URL", ""))
+    assert public.hostname in hosts, f"AKKOORD_PUBLIC_URL {public.geturl()!r} is not the Ingress host {hosts}"
+    if overlay == "production":
+        assert public.scheme == "https"
+
 SPEC_CONFIG = {"AKKOORD_HTTP", "AKKOORD_SMS_BACKEND"}
 SPEC_SECRETS = {"AMQP_URI", "AKKOORD_DATABASE_URL", "AKKOORD_PLATFORM_TOKEN", "AKKOORD_SECRET_KEY",
                 "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"}

@@ -92,3 +92,27 @@ def test_a_chunked_json_body_is_read_and_bounded(portal):
     huge = iter([b'{"name": "', b"a" * (2 * 1024 * 1024), b'"}'])
     assert_error(api.post("/api/v1/groups", data=huge, headers={"Content-Type": "application/json"}),
                  413, "too_large")
+
+
+def test_cookie_change_from_the_public_address_behind_a_proxy(portal, monkeypatch):
+    """Behind an ingress that sets its own Host header (a rewritten upstream host), the browser's
+    Origin is the public address in AKKOORD_PUBLIC_URL: that origin counts as our own, with its scheme."""
+    _, token = _admin(portal)
+    anon = portal.api()
+    cookies = {COOKIE: token}
+    group = {"kind": "client", "rights": []}
+    monkeypatch.setenv("AKKOORD_PUBLIC_URL", "https://portaal.kantoor.example/")
+    ours = anon.post("/api/v1/groups", json=dict(group, name="via ingress"), cookies=cookies,
+                     headers={"Origin": "https://portaal.kantoor.example"})
+    assert ours.status_code == 201, ours.text
+    referred = anon.post("/api/v1/groups", json=dict(group, name="via ingress 2"), cookies=cookies,
+                         headers={"Referer": "https://portaal.kantoor.example/clients?page=2"})
+    assert referred.status_code == 201, referred.text
+    # the same host over plain http, a look-alike host, or another port is not the public address
+    for origin in ("http://portaal.kantoor.example", "https://portaal.kantoor.example.evil.example",
+                   "https://portaal.kantoor.example:8443"):
+        response = anon.post("/api/v1/groups", json=dict(group, name="elders"), cookies=cookies,
+                             headers={"Origin": origin})
+        assert_error(response, 403, "csrf_refused")
+    names = [g["name"] for g in anon.get("/api/v1/groups", cookies=cookies).json()["items"]]
+    assert "elders" not in names and {"via ingress", "via ingress 2"} <= set(names)
