@@ -1,13 +1,18 @@
 """A firm's first season on akkoord, through the HTTP API only — every service, the real
 gateway, RabbitMQ and PostgreSQL: import clients → bulk users with activation letters →
 activation → PIN letters → a document to approve → approval with the PIN → evidence and
-certificate → filing with the KvK simulator."""
+certificate → filing with the KvK simulator. Meanwhile every log line the services write, as
+production writes them (JSON, INFO), is kept: no secret and no BSN of the journey may be in one."""
 import csv
 import io
+import logging
 import re
 import time
 
+import pytest
 from pypdf import PdfReader
+
+from chassis import logs
 
 from tests.approval.helpers import make_pdf
 
@@ -25,10 +30,26 @@ def pdf_pages(data: bytes) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
 
 
-def test_a_firm_from_import_to_filing(approval_portal):
+@pytest.fixture
+def service_logs():
+    """The log lines of every service in this process, formatted as in production (chassis.logs)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    saved = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(saved)
+
+
+def test_a_firm_from_import_to_filing(approval_portal, service_logs):
     portal = approval_portal
     firm = portal.create_firm(branches=["Amsterdam", "Utrecht"])
     staff = portal.login(firm["admin"]["username"], firm["admin"]["password"])
+    staff_token = staff.headers["Authorization"].split()[1]
 
     group = staff.post("/api/v1/groups", json={"name": "Jaarrekeningklanten", "kind": "client",
                                                 "rights": ["approval", "documents", "news"]})
@@ -38,11 +59,12 @@ def test_a_firm_from_import_to_filing(approval_portal):
     # 1. Import the client list (Dutch Excel CSV: semicolons, Windows-1252).
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["Cliëntnummer", "Naam", "KvK-nummer", "Straat", "Huisnummer", "Postcode", "Plaats",
+    bsn = "111222333"  # passes the elfproef; personal data the logs must never show
+    writer.writerow(["Cliëntnummer", "Naam", "KvK-nummer", "BSN", "Straat", "Huisnummer", "Postcode", "Plaats",
                      "E-mail", "Contactpersoon", "Vestiging"])
-    writer.writerow(["J-001", "Bakkerij Jansen BV", "1234567", "Dorpsstraat", "12", "1234ab", "Amstelveen",
+    writer.writerow(["J-001", "Bakkerij Jansen BV", "1234567", "", "Dorpsstraat", "12", "1234ab", "Amstelveen",
                      "info@jansen.example", "Anna Jansen", "Amsterdam"])
-    writer.writerow(["J-002", "Smederij Smit", "87654321", "Kerkweg", "3", "3511 AA", "Utrecht",
+    writer.writerow(["J-002", "Smederij Smit", "87654321", bsn, "Kerkweg", "3", "3511 AA", "Utrecht",
                      "smit@smit.example", "Sem Smit", "Utrecht"])
     upload = staff.post("/api/v1/imports", files={"file": ("klanten.csv", out.getvalue().encode("cp1252"),
                                                            "text/csv")})
@@ -96,6 +118,7 @@ def test_a_firm_from_import_to_filing(approval_portal):
     request_id = document.json()["approval_id"]
 
     client_user = portal.login(username, password)
+    client_token = client_user.headers["Authorization"].split()[1]
     [pending] = client_user.get("/api/v1/approvals", params={"status": "pending"}).json()["items"]
     assert pending["id"] == request_id and pending["client"]["name"] == "Bakkerij Jansen BV"
     assert client_user.get(f"/api/v1/approvals/{request_id}/document").content == pdf
@@ -117,3 +140,12 @@ def test_a_firm_from_import_to_filing(approval_portal):
     assert filing.status_code == 202, filing.text
     final = wait_json(staff, f"/api/v1/filings/{filing.json()['id']}", lambda b: b["status"] != "submitted")
     assert final["status"] == "accepted" and final["kvk"] == "01234567"
+
+    # 8. The logs: the journey was logged (access lines, the import, the filing), and no secret is in them.
+    written = service_logs.getvalue()
+    assert written.count("\n") > 20 and "/api/v1/filings" in written
+    secrets = {"the admin's password": firm["admin"]["password"], "the client's password": password,
+               "the activation code": code, "the PIN": pin, "the staff token": staff_token,
+               "the client's token": client_token, "a BSN": bsn}
+    leaked = [what for what, secret in secrets.items() if secret in written]
+    assert not leaked, f"in the logs: {leaked}"
