@@ -40,6 +40,8 @@ def follow(http, url: str, until: tuple) -> dict:
             return body
         line = progress_bar(STATUS_WORDS.get(body["status"], body["status"]), body["progress"]["done"],
                             body["progress"]["total"])
+        if body["progress"].get("message"):  # waiting for a service that is away; it goes on by itself
+            line += "  " + body["progress"]["message"]
         if line != last:
             sys.stderr.write(line)
             sys.stderr.flush()

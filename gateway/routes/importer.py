@@ -39,6 +39,10 @@ class UploadForm(Schema):
 class ProgressOut(Schema):
     done = fields.Integer()
     total = fields.Integer()
+    # only while a job waits for a service that is away; it goes on by itself
+    message = fields.String(metadata={"description": "Waarop de import wacht, als hij wacht"})
+    waiting_for = fields.String(metadata={"description": "De dienst waarop de import wacht"})
+    waiting_since = fields.String(metadata={"description": "Sinds wanneer (UTC, ISO 8601)"})
 
 
 class SummaryOut(Schema):

@@ -163,10 +163,15 @@ def finish(session, p: Principal, import_id: int) -> dict:
 
 def view(session, record: Import) -> dict:
     summary = {key: int((record.summary or {}).get(key, 0)) for key in ("new", "update", "unchanged", "invalid")}
+    progress = {"done": record.progress_done, "total": record.progress_total}
+    waiting = (record.summary or {}).get("waiting")
+    if waiting and record.status in ("parsing", "committing"):  # the job waits for identity (jobs.py)
+        progress.update(message=waiting.get("message"), waiting_for=waiting.get("service"),
+                        waiting_since=waiting.get("since"))
     result = {
         "id": record.id, "status": record.status, "filename": record.filename, "kind": record.kind,
         "size": record.size, "sha256": record.sha256,
-        "progress": {"done": record.progress_done, "total": record.progress_total},
+        "progress": progress,
         "summary": summary, "columns": record.columns, "error": record.error,
         "branch_id": record.branch_id, "group_id": record.group_id, "user_id": record.user_id,
         "created_at": _iso(record.created_at), "parsed_at": _iso(record.parsed_at),

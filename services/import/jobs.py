@@ -6,6 +6,11 @@ on PostgreSQL) and runs it in a nameko worker, renewing the lease after every ba
 A process that dies leaves its lease to expire; another poller (or the same service
 after a restart) claims the job again. Parsing restarts from the stored file;
 committing skips the batches recorded in ``import_batches``, so nothing is sent twice.
+While a job runs, a green thread keeps its lease alive, however long one step waits.
+
+identity away (a deploy, a crash loop) is not a failure of the job: the job is given back with a short
+backoff, the attempt it cost is given back too, and the import's status says what it waits for. It
+goes on by itself once identity answers, from the stored file or the batches not yet recorded.
 
 The work is CPU-bound: the .xlsx is decoded in a child process whose rows arrive over
 a green pipe, a large file's rows are validated in another (importer/validator.py), the
@@ -22,14 +27,18 @@ from datetime import timedelta
 import eventlet
 import eventlet.tpool
 import sqlalchemy as sa
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.event import Event
+from kombu.exceptions import OperationalError as BrokerError
 from nameko import config
-from nameko.exceptions import MethodNotFound
+from nameko.exceptions import MethodNotFound, ReplyQueueExpiredWithPendingReplies, RpcTimeout, UnknownService
 from nameko.extensions import Entrypoint
 
 from chassis.db import get_engine, insert_many, is_postgres
-from chassis.errors import AkkoordError
+from chassis.errors import AkkoordError, Unavailable
 from chassis.principal import Principal
+from chassis.retry import backoff
+from chassis.rpc_client import ServiceRpc
 from importer import imports, preview, readers, template
 from importer.columns import match_headers
 from importer.models import Import, ImportBatch, ImportChunk, import_rows, now
@@ -45,6 +54,13 @@ POLL_SECONDS = 2.0
 MAX_ATTEMPTS = int(os.environ.get("AKKOORD_IMPORT_MAX_ATTEMPTS", "5"))
 COMMIT_CONCURRENCY = int(os.environ.get("AKKOORD_IMPORT_COMMIT_CONCURRENCY", "3"))
 MAX_JOBS = 2
+# One identity call of a job: a lookup of PARSE_BATCH numbers or an upsert of COMMIT_BATCH rows takes well under
+# a few seconds (docs/benchmarks.md); past this, identity counts as away and the job waits for it.
+IDENTITY_TIMEOUT = float(os.environ.get("AKKOORD_IMPORT_IDENTITY_TIMEOUT", "60"))
+# Pause before a job that found identity away tries again: doubling from this, at most IDENTITY_RETRY_CAP.
+IDENTITY_RETRY_SECONDS = 5.0
+IDENTITY_RETRY_CAP = 60.0
+WAITING_MESSAGE = "Wacht op de cliëntenadministratie (identity); de import gaat vanzelf verder."
 # Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
 after_batch_hook = None
 
@@ -58,6 +74,56 @@ def wake_all():
 
 class LeaseLost(Exception):
     """Another process owns the job now; stop quietly."""
+
+
+class IdentityAway(Exception):
+    """identity (or the broker on the way to it) did not answer; not the job's fault."""
+
+
+# What an RPC raises when nobody is there to answer: no queue for identity (UnknownService), nobody
+# consuming it (our deadline: Unavailable), the broker gone (kombu/amqp/socket errors).
+_AWAY = (Unavailable, UnknownService, RpcTimeout, ReplyQueueExpiredWithPendingReplies, BrokerError,
+         AmqpConnectionError, ConnectionError)
+
+
+class JobIdentityRpc(ServiceRpc):
+    """identity for the jobs, with the shorter deadline IDENTITY_TIMEOUT (the wizard's own calls keep theirs).
+    Read when the service starts, so tests can lower it; the request expires in the queue at the same moment."""
+
+    def __init__(self):
+        super().__init__("identity", timeout=IDENTITY_TIMEOUT)
+
+    def setup(self):
+        self.deadline = IDENTITY_TIMEOUT
+        self.publisher_options["expiration"] = IDENTITY_TIMEOUT
+        super().setup()
+
+
+class _JobIdentity:
+    """The job's identity proxy: a call that finds identity away raises IdentityAway (other errors, ours or
+    identity's, stay what they are and count as a failed attempt). The first answer after a wait clears the
+    import's waiting note."""
+
+    def __init__(self, identity, engine, import_id: int, waiting: bool):
+        self._identity = identity
+        self._engine = engine
+        self._import_id = import_id
+        self._waiting = waiting
+
+    def __getattr__(self, name):
+        method = getattr(self._identity, name)
+
+        def call(*args, **kwargs):
+            try:
+                result = method(*args, **kwargs)
+            except _AWAY as exc:
+                raise IdentityAway(f"{name}: {type(exc).__name__}") from exc
+            if self._waiting:
+                self._waiting = False
+                _clear_waiting(self._engine, self._import_id)
+            return result
+
+        return call
 
 
 # -- the poller entrypoint ----------------------------------------------------------
@@ -105,7 +171,7 @@ class JobPoller(Entrypoint):
             try:
                 abandon_uploads(self.engine)
                 while self._running and len(self._active) < MAX_JOBS:
-                    job_id = claim(self.engine, self.owner)
+                    job_id = claim(self.engine, self.owner, exclude=self._active)
                     if job_id is None:
                         break
                     self._active.add(job_id)
@@ -139,11 +205,15 @@ def abandon_uploads(engine, older_than=timedelta(hours=1)):
                 status="failed", error={"message": "Het uploaden is niet afgemaakt; upload het bestand opnieuw."}))
 
 
-def claim(engine, owner: str) -> int | None:
+def claim(engine, owner: str, exclude=()) -> int | None:
+    """The oldest job nobody holds a lease on; ``exclude``: the jobs this poller runs already (should their
+    lease lapse, running one twice at once would send its batches twice)."""
     moment = now()
     query = (sa.select(Import.id).where(Import.status.in_(("parsing", "committing")),
                                         sa.or_(Import.lease_until.is_(None), Import.lease_until < moment))
              .order_by(Import.id).limit(1))
+    if exclude:
+        query = query.where(Import.id.not_in(sorted(exclude)))
     if is_postgres(engine):
         query = query.with_for_update(skip_locked=True)
     with engine.begin() as conn:
@@ -162,6 +232,25 @@ def renew(session, import_id: int, owner: str):
         raise LeaseLost()
 
 
+def _keep_lease(engine, import_id: int, owner: str, done: Event):
+    """Renew the lease every third of it while the job runs: a step that waits long (identity's answer,
+    a large batch) must not let another poller take the job over and run it a second time."""
+    while True:
+        with eventlet.Timeout(LEASE_SECONDS / 3, False):
+            done.wait()
+        if done.ready():
+            return
+        try:
+            with engine.begin() as conn:
+                renewed = conn.execute(sa.update(Import).where(Import.id == import_id, Import.lease_owner == owner)
+                                       .values(lease_until=now() + timedelta(seconds=LEASE_SECONDS))).rowcount
+        except Exception:  # the database away for a moment: the next round tries again
+            log.warning("import job lease not renewed", extra={"import_id": import_id}, exc_info=True)
+            continue
+        if not renewed:
+            return  # given back or taken over; the job itself notices at its next renew
+
+
 def run(session, identity, import_id: int, owner: str, poller=None):
     record = session.get(Import, import_id)
     if record is None or record.lease_owner != owner:
@@ -171,15 +260,56 @@ def run(session, identity, import_id: int, owner: str, poller=None):
         what = "inlezen" if record.status == "parsing" else "doorvoeren"
         return _fail(session, record, f"Het {what} van deze import is herhaaldelijk mislukt; neem contact op met "
                                       "de beheerder.", {"attempts": record.attempts})
+    engine = session.get_bind()
+    identity = _JobIdentity(identity, engine, import_id, waiting=bool((record.summary or {}).get("waiting")))
+    done = Event()
+    eventlet.spawn_n(_keep_lease, engine, import_id, owner, done)
     try:
-        if record.status == "parsing":
-            parse(session, identity, record, owner)
-        elif record.status == "committing":
-            commit(session, identity, record, owner, poller)
+        try:
+            if record.status == "parsing":
+                parse(session, identity, record, owner)
+            elif record.status == "committing":
+                commit(session, identity, record, owner, poller)
+        finally:
+            # also when the worker is killed (the process dies): its lease must lapse. Told, not killed,
+            # so a renewal in progress is never cut off mid-statement.
+            done.send(True)
     except LeaseLost:
         session.rollback()
         log.warning("import job lease lost", extra={"import_id": import_id})
+    except IdentityAway as exc:
+        _wait_for_identity(session, import_id, owner, str(exc))
     return None
+
+
+def _wait_for_identity(session, import_id: int, owner: str, reason: str):
+    """Give the job back until a little later, with the attempt it cost (identity away is not the job's
+    failure, so MAX_ATTEMPTS never gives it up for that), and tell whoever polls the status what it waits for."""
+    session.rollback()
+    record = session.get(Import, import_id)
+    if record is None or record.lease_owner != owner:
+        return
+    waiting = dict((record.summary or {}).get("waiting") or {})
+    waits = int(waiting.get("waits", 0)) + 1
+    delay = backoff(waits, IDENTITY_RETRY_SECONDS, IDENTITY_RETRY_CAP)
+    waiting = {"service": "identity", "message": WAITING_MESSAGE, "waits": waits,
+               "since": waiting.get("since") or now().isoformat() + "Z"}
+    session.execute(sa.update(Import).where(Import.id == import_id, Import.lease_owner == owner).values(
+        lease_owner=None, lease_until=now() + delay, summary=dict(record.summary or {}, waiting=waiting),
+        attempts=sa.case((Import.attempts > 0, Import.attempts - 1), else_=0)))
+    session.commit()
+    log.warning("import job waits for identity", extra={"import_id": import_id, "status": record.status,
+                                                       "waits": waits, "retry_in": round(delay.total_seconds(), 1),
+                                                       "reason": reason})
+
+
+def _clear_waiting(engine, import_id: int):
+    """identity answers again: the status no longer says the import waits for it."""
+    with engine.begin() as conn:
+        summary = conn.scalar(sa.select(Import.summary).where(Import.id == import_id).with_for_update())
+        if summary and "waiting" in summary:
+            conn.execute(sa.update(Import).where(Import.id == import_id).values(
+                summary={k: v for k, v in summary.items() if k != "waiting"}))
 
 
 def _fail(session, record: Import, message: str, details=None):
@@ -393,15 +523,21 @@ def commit(session, identity, record: Import, owner: str, poller=None):
     engine = session.get_bind()
     pool = eventlet.GreenPool(COMMIT_CONCURRENCY)
     threads = []
-    for batch in todo:
-        if poller is not None and not poller.running:
-            break
-        if any(t.dead for t in threads):
-            for finished in [t for t in threads if t.dead]:
-                finished.wait()  # re-raises a failed batch: stop sending more
-        threads.append(pool.spawn(_commit_batch, engine, identity, job, batch, owner))
-    for thread in threads:
-        thread.wait()
+    try:
+        for batch in todo:
+            if poller is not None and not poller.running:
+                break
+            if any(t.dead for t in threads):
+                for finished in [t for t in threads if t.dead]:
+                    finished.wait()  # re-raises a failed batch: stop sending more
+            threads.append(pool.spawn(_commit_batch, engine, identity, job, batch, owner))
+        for thread in threads:
+            thread.wait()
+    except Exception:
+        # the batches still in flight end first: none may send or record after the job is given back
+        for thread in threads:
+            _settle(thread)
+        raise
     if poller is not None and not poller.running:
         # shutting down: give the job back at once so another process resumes it
         session.execute(sa.update(Import).where(Import.id == record.id, Import.lease_owner == owner)
@@ -419,6 +555,8 @@ def commit(session, identity, record: Import, owner: str, poller=None):
                      "failed": int(failed)}
     record.status = "done"
     record.progress_done = record.progress_total
+    if "waiting" in (record.summary or {}):
+        record.summary = {k: v for k, v in record.summary.items() if k != "waiting"}
     record.committed_at = now()
     record.lease_owner = record.lease_until = None
     session.commit()

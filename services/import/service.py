@@ -19,6 +19,7 @@ class ImporterService:
     events = EventOutbox(outbox)
     health = HealthCheck()
     identity = ServiceRpc("identity", timeout=300)
+    identity_for_jobs = jobs.JobIdentityRpc()  # a shorter deadline: past it, a job waits for identity instead
 
     @rpc
     def template(self, principal):
@@ -72,7 +73,7 @@ class ImporterService:
 
     @jobs.import_job
     def run_job(self, import_id, owner, poller=None):
-        return jobs.run(self.db.session, self.identity, import_id, owner, poller)
+        return jobs.run(self.db.session, self.identity_for_jobs, import_id, owner, poller)
 
     @rpc
     def ping(self):

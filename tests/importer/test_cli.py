@@ -68,3 +68,29 @@ def test_cli_reports_rows_that_failed_on_commit(wizard, tmp_path):
     assert "Doorgevoerd: 1 nieuw, 0 gewijzigd, 0 ongewijzigd, 1 mislukt." in stdout, stdout
     assert "rij 2 (000311): Cliëntnummer: Dit cliëntnummer is niet beschikbaar." in stdout, stdout
     assert cli.returncode == 1, stderr  # a script sees that not everything went in
+
+
+def test_cli_progress_says_what_the_import_waits_for(capsys):
+    """While identity is away the job waits (tests/importer/test_identity_outage.py); the CLI's progress line
+    shows the status's message, so whoever runs `akkoord import` sees why the bar stands still."""
+    from unittest import mock
+
+    import requests
+
+    from cli import importer as cli_importer
+
+    def answer(status, done, message=None):
+        response = requests.Response()
+        response.status_code = 200
+        progress = {"done": done, "total": 4, **({"message": message} if message else {})}
+        response._content = requests.compat.json.dumps({"status": status, "progress": progress}).encode()
+        return response
+
+    waiting = "Wacht op de cliëntenadministratie (identity); de import gaat vanzelf verder."
+    http = mock.Mock()
+    http.get.side_effect = [answer("parsing", 2, waiting), answer("parsing", 3), answer("ready", 4)]
+    with mock.patch.object(cli_importer.time, "sleep"):
+        assert cli_importer.follow(http, "http://gateway/api/v1/imports/1", ("ready",))["status"] == "ready"
+    lines = [line for line in capsys.readouterr().err.split("\r") if line.strip()]
+    assert waiting in lines[0] and "2/4" in lines[0]
+    assert "3/4" in lines[1] and "Wacht" not in lines[1]

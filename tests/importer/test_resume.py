@@ -101,3 +101,23 @@ def test_a_job_that_keeps_failing_is_given_up_with_a_message(portal, monkeypatch
     status = wizard.wait(upload["id"], ("failed", "ready"), timeout=60)
     assert status["status"] == "failed"
     assert "herhaaldelijk mislukt" in status["error"]["message"] and status["error"]["attempts"] == 3
+
+
+def test_a_commit_that_keeps_failing_is_given_up_though_its_lease_is_kept_alive(wizard, monkeypatch):
+    """Our own error in every commit attempt (identity answers fine) still counts: given up after MAX_ATTEMPTS."""
+    rows = [["000811", "A", "", "", "", "", ""], ["000812", "B", "", "", "", "", ""]]
+    upload = wizard.upload("k.csv", csv_bytes(rows))
+    assert wizard.wait(upload["id"])["status"] == "ready"
+
+    def broken(import_id, batch):
+        raise RuntimeError("bug after the batch")
+
+    monkeypatch.setattr(jobs, "after_batch_hook", broken)
+    monkeypatch.setattr(jobs, "LEASE_SECONDS", 0.5)
+    monkeypatch.setattr(jobs, "POLL_SECONDS", 0.1)
+    monkeypatch.setattr(jobs, "MAX_ATTEMPTS", 2)
+    wizard.commit(upload["id"])
+    status = wizard.wait(upload["id"], ("failed", "done"), timeout=60)
+    assert status["status"] == "failed"
+    assert "doorvoeren van deze import is herhaaldelijk mislukt" in status["error"]["message"]
+    assert status["error"]["attempts"] == 3
