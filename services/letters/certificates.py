@@ -18,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
-from letters.layout import DEFAULT_PRIMARY, printable
+from letters.layout import DEFAULT_PRIMARY, font_for, printable
 
 EVENTS = {"created": "Aangemaakt", "viewed": "Bekeken", "code_sent": "Sms-code verstuurd",
           "approved": "Akkoord gegeven", "declined": "Niet akkoord", "withdrawn": "Ingetrokken",
@@ -43,7 +43,11 @@ def utc_text(value: str) -> str:
 
 
 def _p(text, style):
-    return Paragraph(escape(printable(str(text or ""))), style)
+    text = printable(str(text or ""))
+    font = font_for(text, style.fontName)
+    if font != style.fontName:  # a name cp1252 lacks ("Şükrü Yıldız"): the embedded Unicode font
+        style = ParagraphStyle(f"{style.name}-unicode", parent=style, fontName=font)
+    return Paragraph(escape(text), style)
 
 
 def render(data: dict) -> dict:

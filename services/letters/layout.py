@@ -14,6 +14,10 @@ Everything is drawn with the reportlab canvas API. The parts that are the same
 on every page of a batch (letterhead, footer, headings, instructions) are drawn
 once and their PDF operators replayed on the next pages; only the address,
 salutation and secrets are laid out per letter.
+
+Text is drawn in Helvetica when cp1252 (WinAnsi) has all its letters, otherwise in
+the embedded Unicode font of letters.fonts (``font_for``), so names like "Şükrü
+Yıldız" print exactly; every width is measured in the font the text is drawn in.
 """
 import datetime as dt
 import functools
@@ -25,6 +29,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from letters import fonts
 
 PAGE_W, PAGE_H = A4
 LEFT = 22 * mm
@@ -58,32 +64,74 @@ def dutch_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-@functools.lru_cache(maxsize=1024)
-def printable(text: str) -> str:
-    """Text the standard PDF fonts (WinAnsi) can show: accents kept, other letters simplified."""
-    text = _CONTROL.sub(" ", text or "").strip()
+def _cp1252(text: str) -> bool:
+    if text.isascii():
+        return True
     try:
         text.encode("cp1252")
-        return text
+        return True
     except UnicodeEncodeError:
-        pass
+        return False
+
+
+def printable(text: str) -> str:
+    """Text a letter can show: as written where Helvetica (cp1252) or the Unicode font has the
+    letters; without the Unicode font, other letters simplified ("Ş" -> "S") and "?" for the rest."""
+    return _printable(text or "", fonts.generation)
+
+
+@functools.lru_cache(maxsize=1024)
+def _printable(text: str, _fonts_generation: int) -> str:
+    text = _CONTROL.sub(" ", text).strip()
+    if _cp1252(text):
+        return text
+    # composed form: a name typed as "S" + combining cedilla is the one glyph "Ş"
+    text = unicodedata.normalize("NFC", text)
+    drawable = fonts.coverage()  # loads the Unicode font the first time a text needs it
     out = []
-    for ch in text.translate(_SPECIAL):
-        try:
-            ch.encode("cp1252")
+    for ch in text:
+        if ord(ch) in drawable or _cp1252(ch):
             out.append(ch)
-        except UnicodeEncodeError:
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-            try:
-                base.encode("cp1252")
-                out.append(base or "?")
-            except UnicodeEncodeError:
-                out.append("?")
+            continue
+        ch = ch.translate(_SPECIAL)
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base and all(ord(c) in drawable or _cp1252(c) for c in base):
+            out.append(base)
+        else:
+            out.append("?")
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=512)
+def font_for(text: str, font: str) -> str:
+    """The font that draws ``text``: ``font`` when cp1252 has every letter (or no Unicode font is
+    installed), else its Unicode stand-in (DejaVu Sans / Bold)."""
+    if _cp1252(text) or not fonts.available():
+        return font
+    return fonts.STAND_IN.get(font, font)
+
+
+def draw_string(canvas, x: float, y_: float, text: str, font: str, size: float):
+    """``canvas.drawString`` in the font that can show ``text``; the font is only set when it changes."""
+    font = font_for(text, font)
+    # a TrueType string sets its own font operator, so after one the canvas' current font
+    # (``_fontname``) is that TrueType font and a Helvetica string sets Helvetica again
+    if canvas._fontname != font or canvas._fontsize != size:
+        canvas.setFont(font, size)
+    canvas.drawString(x, y_, text)
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    """Width of ``text`` in the font that draws it."""
+    return stringWidth(text, font_for(text, font), size)
+
+
 def wrap(text: str, font: str, size: float, width: float) -> tuple:
+    """``text`` in lines no wider than ``width``, measured in the font that draws it (``font_for``)."""
+    return _wrap(text, font_for(text, font), size, width)
+
+
+@functools.lru_cache(maxsize=512)
+def _wrap(text: str, font: str, size: float, width: float) -> tuple:
     lines = []
     for word_line in simpleSplit(text, font, size, width):
         # a single word wider than the line (a very long name): break it hard
@@ -167,26 +215,30 @@ def mailing_key(letter: dict, seq: int) -> tuple:
 
 
 def fit_block(lines: list[str], font: str, size: float, min_size: float, width: float, max_lines: int):
-    """Shrink (then wrap) ``lines`` until they fit ``width`` and ``max_lines``: (size, lines)."""
+    """Shrink (then wrap) ``lines`` until they fit ``width`` and ``max_lines``: (size, [(line, font)]).
+
+    Each line is measured in its own font (``font_for``); the parts of a wrapped line keep that
+    line's font, so one address line is not split over two typefaces."""
     current = size
+    fonts_ = [font_for(line, font) for line in lines]
     while True:
-        if all(stringWidth(line, font, current) <= width for line in lines) and len(lines) <= max_lines:
-            return current, lines
+        if len(lines) <= max_lines and all(stringWidth(line, f, current) <= width for line, f in zip(lines, fonts_)):
+            return current, list(zip(lines, fonts_))
         if current > min_size:
             current = max(min_size, current - 0.5)
             continue
         # wrap each line; if that is too many, the longest ones give up their tails (ellipsis),
         # so street, postcode and city always stay on the envelope
-        parts = [list(wrap(line, font, current, width)) for line in lines[:max_lines]]
+        parts = [list(wrap(line, f, current, width)) for line, f in zip(lines[:max_lines], fonts_)]
         while sum(len(p) for p in parts) > max_lines:
             longest = max(range(len(parts)), key=lambda i: len(parts[i]))
             cut = parts[longest][:-1]
             last = cut[-1]
-            while last and stringWidth(last + "...", font, current) > width:
+            while last and stringWidth(last + "...", fonts_[longest], current) > width:
                 last = last[:-1]
             cut[-1] = last.rstrip() + "..."
             parts[longest] = cut
-        return current, [part for p in parts for part in p]
+        return current, [(part, f) for p, f in zip(parts, fonts_) for part in p]
 
 
 # -- texts -------------------------------------------------------------------
@@ -262,38 +314,32 @@ class LetterPainter:
             self.pdf.draw_image(name, LEFT, y(16 * mm) - h * scale, w * scale, h * scale)
         else:
             size = 18
-            while size > 11 and stringWidth(b.name, BOLD, size) > 100 * mm:
+            while size > 11 and text_width(b.name, BOLD, size) > 100 * mm:
                 size -= 1
-            c.setFont(BOLD, size)
-            c.drawString(LEFT, y(16 * mm) - size, b.name)
+            draw_string(c, LEFT, y(16 * mm) - size, b.name, BOLD, size)
         if b.logo or b.address_lines or b.contact_lines:
             col = 138 * mm
-            c.setFont(BOLD, 8.5)
             line_y = y(17 * mm) - 8
-            c.drawString(col, line_y, b.name[:48])
+            draw_string(c, col, line_y, b.name[:48], BOLD, 8.5)
             c.setFillColor(GREY)
-            c.setFont(FONT, 8.5)
             for line in b.address_lines + b.contact_lines:
                 line_y -= 11
-                c.drawString(col, line_y, line[:60])
+                draw_string(c, col, line_y, line[:60], FONT, 8.5)
         c.setFillColor(GREY)
         # return address at the top of the envelope window
-        c.setFont(FONT, 6.5)
         ret = b.return_address
-        while ret and stringWidth(ret, FONT, 6.5) > ADDRESS_W:
+        while ret and text_width(ret, FONT, 6.5) > ADDRESS_W:
             ret = ret[:-1]
-        c.drawString(LEFT, y(WINDOW_TOP + 4 * mm), ret)
+        draw_string(c, LEFT, y(WINDOW_TOP + 4 * mm), ret, FONT, 6.5)
         c.setStrokeColor(GREY)
         c.setLineWidth(0.3)
-        c.line(LEFT, y(WINDOW_TOP + 5 * mm), LEFT + stringWidth(ret, FONT, 6.5), y(WINDOW_TOP + 5 * mm))
+        c.line(LEFT, y(WINDOW_TOP + 5 * mm), LEFT + text_width(ret, FONT, 6.5), y(WINDOW_TOP + 5 * mm))
         # reference row labels
-        c.setFont(FONT, 7.5)
         for x, label in ((LEFT, "Datum"), (LEFT + 45 * mm, "Ons kenmerk"), (LEFT + 90 * mm, "Betreft")):
-            c.drawString(x, y(101 * mm), label)
+            draw_string(c, x, y(101 * mm), label, FONT, 7.5)
         c.setFillColor(HexColor("#000000"))
-        c.setFont(FONT, 9.5)
-        c.drawString(LEFT, y(105.5 * mm), self.date)
-        c.drawString(LEFT + 90 * mm, y(105.5 * mm), printable(SUBJECTS[self.kind]))
+        draw_string(c, LEFT, y(105.5 * mm), self.date, FONT, 9.5)
+        draw_string(c, LEFT + 90 * mm, y(105.5 * mm), printable(SUBJECTS[self.kind]), FONT, 9.5)
         # fold marks for a tri-fold into a window envelope (EA5/6), and the punch mark
         c.setStrokeColor(GREY)
         c.setLineWidth(0.3)
@@ -305,9 +351,8 @@ class LetterPainter:
         c.setLineWidth(0.8)
         c.line(LEFT, y(282 * mm), RIGHT, y(282 * mm))
         c.setFillColor(GREY)
-        c.setFont(FONT, 7)
         footer = b.letterhead or b.return_address
-        c.drawString(LEFT, y(286 * mm), footer[:140])
+        draw_string(c, LEFT, y(286 * mm), footer[:140], FONT, 7)
         c.restoreState()
 
     def _static_code(self) -> list:
@@ -330,10 +375,9 @@ class LetterPainter:
         # the address in the window
         size, lines = fit_block(address_lines(letter), FONT, 10, 7, ADDRESS_W, ADDRESS_MAX_LINES)
         leading = size * 1.3
-        c.setFont(FONT, size)
         top = y(WINDOW_TOP + 8.5 * mm)
-        for i, line in enumerate(lines):
-            c.drawString(LEFT, top - i * leading, line)
+        for i, (line, font) in enumerate(lines):
+            draw_string(c, LEFT, top - i * leading, line, font, size)
         # the body: sized to fit between the reference row and the footer
         name = printable(letter.get("recipient_name") or "")
         client = printable(letter.get("client_name") or "")
@@ -355,11 +399,12 @@ class LetterPainter:
             for line in lines:
                 cursor -= leading
                 if not measure:
-                    c.setFont(font, size)
-                    c.drawString(LEFT + indent, cursor, line)
+                    draw_string(c, LEFT + indent, cursor, line, font, size)
 
         for paragraph in paragraphs:
-            text(wrap(paragraph, FONT, size, TEXT_W))
+            # one font for the whole paragraph: the one its lines were measured in
+            font = font_for(paragraph, FONT)
+            text(wrap(paragraph, font, size, TEXT_W), font)
             cursor -= leading * 0.6
         # the secrets, each on its own line after a fixed label, in a tinted box
         box_top = cursor - leading * 0.2
@@ -375,31 +420,36 @@ class LetterPainter:
             c.setLineWidth(0.8)
             c.roundRect(LEFT, box_top - box_h, TEXT_W, box_h, 2 * mm, stroke=1, fill=1)
             c.restoreState()
+            # the rows' text objects set fonts the canvas does not track; the saved state brings
+            # the PDF's current font back in line with the canvas' (draw_string relies on it)
+            c.saveState()
             row_y = box_top - secret_size * 0.6
             for label, value in rows:
                 row_y -= row_h * 0.8
                 value_size = secret_size + 1
+                value_font = font_for(value, MONO)
                 room = TEXT_W - 12 * mm - stringWidth(label, FONT, secret_size)
-                while value_size > 6 and stringWidth(value, MONO, value_size) > room:
+                while value_size > 6 and stringWidth(value, value_font, value_size) > room:
                     value_size -= 0.5
                 t = c.beginText(LEFT + 6 * mm, row_y)
                 t.setFont(FONT, secret_size)
                 t.textOut(label)
-                t.setFont(MONO, value_size)
+                t.setFont(value_font, value_size)
                 t.textOut(value)
                 c.drawText(t)
                 row_y -= row_h * 0.2
+            c.restoreState()
         cursor = box_top - box_h - leading * 0.8
         for heading, items in steps(self.kind, self.portal):
             text([heading], BOLD)
             for number, item in enumerate(items, 1):
-                for i, line in enumerate(wrap(item, FONT, size, TEXT_W - 6 * mm)):
+                font = font_for(item, FONT)
+                for i, line in enumerate(wrap(item, font, size, TEXT_W - 6 * mm)):
                     cursor -= leading
                     if not measure:
-                        c.setFont(FONT, size)
                         if i == 0:
-                            c.drawString(LEFT, cursor, f"{number}.")
-                        c.drawString(LEFT + 6 * mm, cursor, line)
+                            draw_string(c, LEFT, cursor, f"{number}.", FONT, size)
+                        draw_string(c, LEFT + 6 * mm, cursor, line, font, size)
             cursor -= leading * 0.6
         text(wrap(warning(self.kind), FONT, size, TEXT_W))
         cursor -= leading * 0.6

@@ -9,8 +9,10 @@ page object. What stays in memory per page is two integers (the page's object
 number and the file offsets for the cross-reference table, in compact arrays),
 so memory does not grow with the batch.
 
-Fonts are reportlab's standard Type 1 fonts (WinAnsi encoded, not embedded);
-images (the branch logo) are written once and shared by every page.
+Fonts are reportlab's standard Type 1 fonts (WinAnsi encoded, not embedded) and,
+only when a text needs letters WinAnsi lacks (letters.fonts), subsets of a TrueType
+font, embedded at the end with the glyphs the whole file used; images (the branch
+logo) are written once and shared by every page.
 """
 import io
 import os
@@ -19,6 +21,8 @@ from array import array
 
 from PIL import Image
 from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, makeToUnicodeCMap
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.exceptions import InvalidLayout
@@ -28,6 +32,11 @@ _CATALOG, _PAGES, _RESOURCES = 1, 2, 3
 _SYMBOLIC = {"Symbol", "ZapfDingbats"}
 MAX_LOGO_PIXELS = 4_000_000
 MAX_LOGO_WIDTH = 900
+
+
+def _num(value) -> bytes:
+    """A PDF number: integral values without decimals, others to 3 places."""
+    return (("%.3f" % value).rstrip("0").rstrip(".") or "0").encode()
 
 
 def _literal(value: str) -> bytes:
@@ -135,6 +144,47 @@ class StreamingPdf:
     def draw_image(self, name: str, x: float, y: float, width: float, height: float):
         self.canvas.addLiteral(f"q {width:.3f} 0 0 {height:.3f} {x:.3f} {y:.3f} cm /{name} Do Q")
 
+    # -- fonts -------------------------------------------------------------
+    def _flate(self, data: bytes) -> tuple[bytes, bytes]:
+        if self.compress:
+            return b"/Filter /FlateDecode ", zlib.compress(data, 6)
+        return b"", data
+
+    def _truetype(self, font) -> list[bytes]:
+        """Write the subsets of a TrueType font the pages used (reportlab numbers up to 256 glyphs
+        per subset as they first appear, named /F<n>+<subset>); returns their resource entries."""
+        doc = self.canvas._doc
+        state = font.state.get(doc)
+        if state is None:
+            return []
+        state.frozen = 1
+        face = font.face
+        entries = []
+        for n, subset in enumerate(state.subsets):
+            internal = font.getSubsetInternalName(n, doc)  # "/F4+0"
+            base = SUBSETN(n) + b"+" + face.name + face.subfontNameX  # "AAAAAA+DejaVuSans"
+            file_number, cmap_number, descriptor, number = (self._alloc() for _ in range(4))
+            program = face.makeSubset(subset)
+            flate, data = self._flate(program)
+            self._stream(file_number, b"%b/Length1 %d" % (flate, len(program)), data)
+            # ToUnicode: text extraction and search give back the letters, not subset codes
+            flate, data = self._flate(makeToUnicodeCMap(base.decode("latin-1"), subset).encode("latin-1"))
+            self._stream(cmap_number, flate.rstrip(), data)
+            flags = (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC
+            self._object(descriptor, b"<< /Type /FontDescriptor /FontName /%b /Flags %d /FontBBox [%b] "
+                                     b"/ItalicAngle %b /Ascent %b /Descent %b /CapHeight %b /StemV %b "
+                                     b"/MissingWidth %b /FontFile2 %d 0 R >>"
+                         % (base, flags, b" ".join(_num(v) for v in face.bbox),
+                            *(_num(v) for v in (face.italicAngle, face.ascent, face.descent, face.capHeight,
+                                                face.stemV, face.defaultWidth)), file_number))
+            widths = b" ".join(_num(face.getCharWidth(code)) for code in subset)
+            self._object(number, b"<< /Type /Font /Subtype /TrueType /Name %b /BaseFont /%b /FirstChar 0 "
+                                 b"/LastChar %d /Widths [%b] /FontDescriptor %d 0 R /ToUnicode %d 0 R >>"
+                         % (internal.encode(), base, len(subset) - 1, widths, descriptor, cmap_number))
+            entries.append(b"%b %d 0 R" % (internal.encode(), number))
+        del font.state[doc]
+        return entries
+
     # -- the end -----------------------------------------------------------
     def close(self):
         if self._closed:
@@ -142,6 +192,10 @@ class StreamingPdf:
         self._closed = True
         fonts = []
         for psname, internal in sorted(self.canvas._doc.fontMapping.items(), key=lambda kv: kv[1]):
+            font = pdfmetrics.getFont(psname)
+            if font._dynamicFont:
+                fonts.extend(self._truetype(font))
+                continue
             number = self._alloc()
             encoding = b"" if psname in _SYMBOLIC else b" /Encoding /WinAnsiEncoding"
             self._object(number, b"<< /Type /Font /Subtype /Type1 /Name %b /BaseFont /%b%b >>"
