@@ -3,7 +3,8 @@
     .venv/bin/python -m bench rpc [--requests N] [--concurrency C]
 
 Everything runs on loopback in this one run, on a fresh database and RabbitMQ vhost:
-- floor: a bare kombu request/reply round trip to an echo consumer in another process;
+- floor: a bare kombu request/reply round trip to an echo consumer in another process (transient
+  messages, replies consumed with no_ack: as lean as our own RPC client);
 - a direct nameko RPC to notify.dev_mail_outbox (one cheap query) and to identity.authenticate +
   identity.me, made from a nameko container in this process with the same ServiceRpc the gateway
   uses (nameko's standalone ClusterRpcClient is no floor: it opens a new broker connection to
@@ -13,6 +14,8 @@ Everything runs on loopback in this one run, on a fresh database and RabbitMQ vh
 - throughput through the gateway with 1 and 2 replicas per service (`akkoord scale`,
   separate processes), C concurrent keep-alive clients.
 HTTP is timed with http.client keep-alive connections, as lean a caller as the floor's kombu one.
+The sequential rows are measured interleaved, in rounds of 50 calls of each (the floor among them),
+so a machine whose speed drifts during the run weighs on every row alike.
 Loops are bounded by count; the services are stopped at the end.
 """
 import eventlet
@@ -199,7 +202,7 @@ with kombu.Connection(uri) as conn:
     producer = conn.Producer(serializer="json")
     def reply(body, message):
         producer.publish(body, routing_key=message.properties["reply_to"],
-                         correlation_id=message.properties["correlation_id"])
+                         correlation_id=message.properties["correlation_id"], delivery_mode=1)
         message.ack()
     with conn.Consumer(queue, callbacks=[reply]):
         print("ready", flush=True)
@@ -208,27 +211,59 @@ with kombu.Connection(uri) as conn:
 """
 
 
-def bare_kombu(amqp_uri: str, n: int) -> dict:
-    server = subprocess.Popen([sys.executable, "-c", ECHO, amqp_uri], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready"
-        with kombu.Connection(amqp_uri) as conn:
-            reply_queue = kombu.Queue(f"bench-reply-{uuid.uuid4().hex}", exclusive=True, auto_delete=True)
-            producer = conn.Producer(serializer="json")
-            exchange = kombu.Exchange("bench", type="direct")
-            got = []
-            with conn.Consumer(reply_queue, callbacks=[lambda body, msg: (got.append(body), msg.ack())]):
-                def round_trip():
-                    got.clear()
-                    producer.publish({"args": [], "kwargs": {}}, exchange=exchange, routing_key="echo",
-                                     reply_to=reply_queue.name, correlation_id=uuid.uuid4().hex,
-                                     declare=[exchange])
-                    while not got:
-                        conn.drain_events(timeout=10)
-                return timed(round_trip, n)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+class KombuFloor:
+    """The floor: a bare kombu request/reply round trip to an echo consumer in another process, as lean as
+    kombu allows: transient messages, no publisher confirms, replies consumed with no_ack (as our RPC
+    client consumes its replies), the server acking each request after its reply (as nameko does)."""
+
+    def __init__(self, amqp_uri: str):
+        self.server = subprocess.Popen([sys.executable, "-c", ECHO, amqp_uri], stdout=subprocess.PIPE, text=True)
+        assert self.server.stdout.readline().strip() == "ready"
+        self.conn = kombu.Connection(amqp_uri)
+        self.reply_queue = kombu.Queue(f"bench-reply-{uuid.uuid4().hex}", exclusive=True, auto_delete=True)
+        self.producer = self.conn.Producer(serializer="json")
+        self.exchange = kombu.Exchange("bench", type="direct")
+        self.got = []
+        self.consumer = self.conn.Consumer(self.reply_queue, callbacks=[lambda body, msg: self.got.append(body)],
+                                           no_ack=True)
+        self.consumer.consume()
+
+    def round_trip(self):
+        self.got.clear()
+        self.producer.publish({"args": [], "kwargs": {}}, exchange=self.exchange, routing_key="echo",
+                              reply_to=self.reply_queue.name, correlation_id=uuid.uuid4().hex,
+                              declare=[self.exchange], delivery_mode=1)
+        while not self.got:
+            self.conn.drain_events(timeout=10)
+
+    def close(self):
+        try:
+            self.consumer.cancel()
+            self.conn.release()
+        finally:
+            self.server.terminate()
+            self.server.wait(timeout=10)
+
+
+def interleaved(calls: dict, n: int, burst: int = 50, warmup: int = 20) -> dict:
+    """Time every call ``n`` times, in rounds of ``burst`` calls of each in turn (the order rotating from
+    round to round), so that a machine that speeds up or slows down during the run (another VM on the
+    host, a timer, the page cache) weighs on every row alike, the floor included: the ratios compare
+    calls made in the same seconds, not in different minutes."""
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn()
+    samples = {key: [] for key in calls}
+    keys = list(calls)
+    for round_number in range(-(-n // burst)):
+        shift = round_number % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            fn = calls[key]
+            for _ in range(burst):
+                start = time.perf_counter()
+                fn()
+                samples[key].append(time.perf_counter() - start)
+    return {key: summary(values) for key, values in samples.items()}
 
 
 # -- gateway throughput -----------------------------------------------------------------------
@@ -294,6 +329,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench rpc")
     parser.add_argument("--requests", type=int, default=300, help="sequential round trips per measurement")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--burst", type=int, default=50, help="calls of one row in a row before the next row's turn")
     parser.add_argument("--load", type=int, default=600, help="requests per throughput measurement")
     args = parser.parse_args(argv)
 
@@ -303,16 +339,15 @@ def main(argv=None) -> int:
     from nameko.containers import ServiceContainer
     env = Environment()
     results = {}
-    caller = None
+    caller = floor = None
+    echo = None
     try:
-        results["kombu"] = bare_kombu(env.amqp_uri, args.requests)
+        floor = KombuFloor(env.amqp_uri)
         nameko_config.update({"AMQP_URI": env.amqp_uri, "serializer": "json"})
         caller = ServiceContainer(make_caller())
         caller.start()
         echo = ServiceContainer(make_echo())
         echo.start()
-        results["nameko_echo"] = timed(worker_call(caller, "echo"), args.requests)
-        echo.stop()
         for replicas in (1, 2):
             scaled = Scaled(env, replicas)
             try:
@@ -334,17 +369,24 @@ def main(argv=None) -> int:
                         auth = {"Authorization": f"Bearer {token}"}
                         principal = rpc.identity.authenticate(token)
 
-                        ping, mail, me = (worker_call(caller, name) for name in ("ping", "mail", "me"))
+                        echo_call, ping, mail, me = (worker_call(caller, name) for name in ("echo", "ping", "mail", "me"))
                         authenticate_me = worker_call(caller, "authenticate_me")
-                        results["nameko_ping"] = timed(ping, args.requests)
-                        results["nameko_1rpc"] = timed(mail, args.requests)
-                        results["nameko_2rpc"] = timed(lambda: authenticate_me(token), args.requests)
-                        results["nameko_me"] = timed(lambda: me(principal), args.requests)
                         http = HttpClient(scaled.url)
                         signed_in = HttpClient(scaled.url, auth)
-                        results["gateway_1rpc"] = timed(lambda: http.ok("/dev/mail?format=json"), args.requests)
-                        results["gateway_2rpc"] = timed(lambda: signed_in.ok("/api/v1/me"), args.requests)
-                        results["gateway_plain"] = timed(lambda: http.ok("/healthz"), args.requests)
+                        # every sequential row in the same rounds, the floor among them
+                        results.update(interleaved({
+                            "kombu": floor.round_trip,
+                            "gateway_plain": lambda: http.ok("/healthz"),
+                            "nameko_echo": echo_call,
+                            "nameko_ping": ping,
+                            "nameko_1rpc": mail,
+                            "gateway_1rpc": lambda: http.ok("/dev/mail?format=json"),
+                            "nameko_me": lambda: me(principal),
+                            "nameko_2rpc": lambda: authenticate_me(token),
+                            "gateway_2rpc": lambda: signed_in.ok("/api/v1/me"),
+                        }, args.requests, args.burst))
+                        echo.stop()
+                        echo = None
                     results[f"load_1rpc_{replicas}"] = throughput(scaled.url + "/dev/mail?format=json", {},
                                                                   args.load, args.concurrency)
                     results[f"load_2rpc_{replicas}"] = throughput(scaled.url + "/api/v1/me", auth,
@@ -352,12 +394,24 @@ def main(argv=None) -> int:
                     results[f"direct_{replicas}"] = direct_throughput(caller, args.load, args.concurrency)
             finally:
                 scaled.stop()
+        results["floor_rate"] = floor_rate(floor, args.requests)
     finally:
+        if echo is not None:
+            echo.stop()
         if caller is not None:
             caller.stop()
+        if floor is not None:
+            floor.close()
         env.close()
     report(results, args)
     return 0
+
+
+def floor_rate(floor: KombuFloor, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        floor.round_trip()
+    return n / (time.perf_counter() - start)
 
 
 def direct_throughput(caller, total: int, concurrency: int) -> dict:
@@ -395,8 +449,8 @@ def worker_call(container, method_name):
 
 def report(r: dict, args):
     floor = r["kombu"]["median_ms"]
-    print(f"rpc bench: {args.requests} sequential round trips each, load {args.load} requests at "
-          f"concurrency {args.concurrency}; floor = bare kombu request/reply")
+    print(f"rpc bench: {args.requests} sequential round trips each, interleaved in rounds of {args.burst} (floor included), "
+          f"load {args.load} requests at concurrency {args.concurrency}; floor = bare kombu request/reply")
     print(f"{'what':58} {'median ms':>10} {'p90 ms':>8} {'x floor':>8}")
     rows = [("bare kombu request/reply (floor)", "kombu"),
             ("gateway GET /healthz (HTTP only, no RPC)", "gateway_plain"),
@@ -422,7 +476,7 @@ def report(r: dict, args):
                        ("direct nameko RPC dev_mail_outbox calls/s", "direct")):
         one, two = r[f"{key}_1"]["per_s"], r[f"{key}_2"]["per_s"]
         print(f"{label:58} {one:10.0f} {two:11.0f} {two / one:6.2f}")
-    print(f"floor rate: bare kombu sequential {1000 / floor:.0f} round trips/s; load average now "
+    print(f"floor rate: bare kombu sequential {r['floor_rate']:.0f} round trips/s; load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures are only comparable within one run)")
 
 
