@@ -226,6 +226,13 @@ class ClientUserCreatedOut(Schema):
     linked = fields.Boolean()
 
 
+class ActivationReissuedOut(Schema):
+    user_id = fields.Integer()
+    username = fields.String()
+    letter_batch_id = fields.Integer(allow_none=True, metadata={"description": "De activeringsbrief (cliëntgebruiker)"})
+    activation_code = fields.String(metadata={"description": "Alleen voor een medewerker: eenmalig getoond"})
+
+
 class UserPatchIn(Schema):
     name = fields.String()
     email = fields.String(allow_none=True)
@@ -384,6 +391,12 @@ class IdentityRoutes:
            tags=["users"], body=UserPatchIn(), response=UserOut())
     def update_user(self, request, ctx, user_id):
         return self.identity.update_user(principal=ctx.principal, user_id=user_id, payload=ctx.body)
+
+    @route("POST", "/api/v1/users/<int:user_id>/activation",
+           summary="Nieuwe activeringscode (wachtwoord vergeten): brief voor een cliëntgebruiker, eenmalig getoond "
+                   "voor een medewerker", tags=["users"], response=ActivationReissuedOut(), status=201)
+    def reissue_activation(self, request, ctx, user_id):
+        return self.identity.reissue_activation(principal=ctx.principal, user_id=user_id)
 
     @route("POST", "/api/v1/users/bulk", summary="Eerste gebruiker (superuser) per gekozen cliënt aanmaken",
            tags=["users"], body=BulkIn(), response=BulkOut())

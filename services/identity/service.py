@@ -195,6 +195,11 @@ class IdentityService:
                                  UserPatchSchema().load(payload), self.events)
 
     @rpc
+    def reissue_activation(self, principal, user_id):
+        return users.reissue_activation(self.db.session, Principal.load(principal), int(user_id), self.letters,
+                                        principal, self.events)
+
+    @rpc
     def issue_tokens(self, principal, payload):
         return tokens.issue(self.db.session, Principal.load(principal), TokensSchema().load(payload), self.letters,
                             principal, self.events)

@@ -218,6 +218,37 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
             "letter_batch_id": batch_ids[0] if batch_ids else None, "letter_batch_ids": batch_ids}
 
 
+# -- a forgotten password -------------------------------------------------------
+def reissue_activation(session, p: Principal, user_id: int, letters, principal: dict, events) -> dict:
+    """A new activation code for a user who forgot its password: earlier unused codes die, the password
+    keeps working until the code is used (a letter sent by mistake locks nobody out). A client user gets
+    it by letter, addressed at one of its clients; staff get it shown once, to hand over (as a new colleague)."""
+    user = scope.user(session, p, user_id)
+    refused = scope.change_refused(session, p, user)
+    if refused:
+        raise NotAllowed(refused)
+    if user.kind == "staff" and not p.has_right("admin"):
+        raise NotAllowed("Alleen beheerders sturen een kantoormedewerker een nieuwe activeringscode.")
+    if user.kind == "staff" and user.branch_id is None and not p.firm_wide:
+        raise NotAllowed("Kantoorbrede medewerkers worden door kantoorbrede beheerders gewijzigd.")
+    if not user.active:
+        raise Invalid("Deze gebruiker is uitgeschakeld; schakel de gebruiker eerst weer in.", {"field": "user_id"})
+    code = activation.issue(session, [user])[user.id]
+    session.flush()
+    events.emit("user_updated", {"user_id": user.id, "firm_id": user.firm_id, "changed": ["activation"]})
+    if user.kind == "staff":
+        return {"user_id": user.id, "username": user.username, "activation_code": code, "letter_batch_id": None}
+    client = session.scalars(sa.select(Client).join(ClientUserLink, ClientUserLink.client_id == Client.id)
+                             .where(ClientUserLink.user_id == user.id, scope.charge_filter(p))
+                             .order_by(Client.id).limit(1)).first()
+    if client is None:  # no client to address the letter at: nothing is issued (the transaction rolls back)
+        raise Invalid("Deze gebruiker is aan geen cliënt gekoppeld; koppel de gebruiker eerst aan een cliënt.",
+                      {"field": "user_id"})
+    batch_ids = printing.print_batches(letters, principal, "activation",
+                                       {client.branch_id: [printing.entry(user, client, code)]})
+    return {"user_id": user.id, "username": user.username, "letter_batch_id": batch_ids[0]}
+
+
 # -- changing -----------------------------------------------------------------
 def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
     user = scope.user(session, p, user_id)
