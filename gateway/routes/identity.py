@@ -14,6 +14,7 @@ register_remote_errors({
     "identity.exceptions.SessionExpired": (401, "session_expired"),
     "identity.exceptions.LoginThrottled": (429, "login_throttled"),
     "identity.exceptions.WeakPassword": (422, "weak_password"),
+    "identity.exceptions.WrongPassword": (422, "wrong_password"),
     "identity.exceptions.UsernameTaken": (409, "username_taken"),
     "identity.exceptions.FirmNotFound": (404, "firm_not_found"),
     "identity.exceptions.NotAllowed": (403, "forbidden"),
@@ -233,6 +234,11 @@ class ActivationReissuedOut(Schema):
     activation_code = fields.String(metadata={"description": "Alleen voor een medewerker: eenmalig getoond"})
 
 
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, load_only=True)
+    new_password = fields.String(required=True, load_only=True)
+
+
 class UserPatchIn(Schema):
     name = fields.String()
     email = fields.String(allow_none=True)
@@ -407,6 +413,12 @@ class IdentityRoutes:
            tags=["users"], body=TokensIn(), response=TokensOut())
     def issue_tokens(self, request, ctx):
         return long_call(self.identity.issue_tokens, principal=ctx.principal, payload=ctx.body)
+
+    @route("PUT", "/api/v1/me/password", summary="Eigen wachtwoord wijzigen; uw andere sessies worden beëindigd",
+           tags=["session"], body=PasswordChangeIn(), status=204, errors=[429])
+    def change_password(self, request, ctx):
+        self.identity.change_password(principal=ctx.principal, payload=ctx.body)
+        return None, 204
 
     @route("PUT", "/api/v1/me/mobile", summary="Eigen mobiel nummer wijzigen met PIN; code naar het nieuwe nummer",
            tags=["session"], body=MobileIn(), status=202)

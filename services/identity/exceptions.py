@@ -18,6 +18,11 @@ class WeakPassword(Invalid):
     code = "weak_password"
 
 
+class WrongPassword(Invalid):
+    """The current password, asked again when a logged-in user changes it."""
+    code = "wrong_password"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
 

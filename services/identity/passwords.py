@@ -7,7 +7,7 @@ from pathlib import Path
 from eventlet import tpool
 
 from chassis import secrets
-from identity.exceptions import WeakPassword
+from identity.exceptions import WeakPassword, WrongPassword
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -56,3 +56,22 @@ def hash_new_password(password: str, username: str = "", firm_name: str = "") ->
     check_policy(password, username, firm_name)
     # argon2 in an OS thread: it releases the GIL, so the eventlet hub keeps serving others
     return tpool.execute(secrets.hash_password, password)
+
+
+def change_own(session, user, current: str, new: str, firm_name: str, keep_session_id: int | None) -> None:
+    """A logged-in user's new password. The current one is checked as a login is (counted before the slow
+    check, under the same per-username lock), so a stolen session is no way around the login's limit; the
+    user's other sessions end, so a device that may know the old password is logged out."""
+    from identity import sessions  # sessions imports nothing of ours that imports this module
+    key = sessions.throttle_key(user.username)
+    sessions.begin_attempt(session, key)
+    if not user.password_hash or not tpool.execute(secrets.verify_password, user.password_hash, current or ""):
+        raise WrongPassword("Uw huidige wachtwoord is onjuist.", {"field": "current_password"})
+    if current == new:
+        raise WeakPassword("Kies een ander wachtwoord dan het huidige.", {"field": "new_password"})
+    try:
+        user.password_hash = hash_new_password(new, user.username, firm_name)
+    except WeakPassword as exc:
+        raise WeakPassword(exc.message, {"field": "new_password"}) from None
+    sessions.record_success(session, key)
+    sessions.end_other_sessions(session, user.id, keep_session_id)

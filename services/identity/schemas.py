@@ -267,6 +267,11 @@ class SendCodeSchema(Schema):
     binding = fields.Nested(BindingSchema, required=True)
 
 
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(max=1024), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(max=1024), load_only=True)
+
+
 class MobileChangeSchema(Schema):
     mobile = fields.String(required=True, validate=validate.Length(min=1, max=30))
     pin = fields.String(required=True, validate=validate.Length(min=1, max=32), load_only=True)

@@ -7,15 +7,15 @@ from chassis.outbox import EventOutbox
 from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
 from chassis.schemas import RowLoader
-from identity import (activation, clients, confirmation, directory, firms, principals, sessions, tokens,
-                      users)
+from identity import (activation, clients, confirmation, directory, firms, passwords, principals, sessions,
+                      tokens, users)
 from identity.exceptions import NotAllowed
 from identity.principal_changes import WatchedDatabase
 from identity.models import outbox
 from identity.schemas import (ActivateSchema, BranchInSchema, BranchPatchSchema, BulkSchema,
                               CheckConfirmationSchema, ClientInSchema, ClientUserInSchema, CreateFirmSchema,
                               GroupInSchema, IdsSchema, ImportRowSchema, LoginSchema, MobileChangeSchema,
-                              MobileConfirmSchema, NumbersSchema, SearchSchema, SendCodeSchema, SmsLoginSchema,
+                              MobileConfirmSchema, NumbersSchema, PasswordChangeSchema, SearchSchema, SendCodeSchema, SmsLoginSchema,
                               StaffInSchema, TokensSchema, UpsertSchema, UserPatchSchema)
 
 IMPORT_ROW = RowLoader(ImportRowSchema())  # rows come by the thousand: the fields called directly
@@ -215,6 +215,15 @@ class IdentityService:
     def send_confirmation_code(self, user_id, binding):
         data = SendCodeSchema().load({"user_id": user_id, "binding": binding})
         return confirmation.send_code(self.db.session, self.notify, data["user_id"], data["binding"])
+
+    @rpc
+    def change_password(self, principal, payload):
+        data = PasswordChangeSchema().load(payload)
+        p = Principal.load(principal)
+        user, firm = users.own_account(self.db.session, p)
+        passwords.change_own(self.db.session, user, data["current_password"], data["new_password"], firm.name,
+                             p.session_id)
+        return None
 
     @rpc
     def change_mobile(self, principal, payload):

@@ -132,6 +132,15 @@ def end_all_sessions(session, user_id: int) -> None:
     end_sessions_of(session, [user_id])
 
 
+def end_other_sessions(session, user_id: int, keep_session_id: int | None) -> None:
+    """Every open session of the user but the one it works in now (a password change)."""
+    query = sa.update(Session).where(Session.user_id == user_id, Session.ended_at.is_(None))
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    session.execute(query.values(ended_at=now()))
+    principal_changes.mark(session, [user_id])
+
+
 def end_sessions_of(session, user_ids) -> None:
     """End every open session of these users (deactivated, or their login made stricter)."""
     ids = sorted({int(u) for u in user_ids})

@@ -92,6 +92,16 @@ def client_users(session, p: Principal, client_id: int) -> list[dict]:
     return [user_row(user, superuser) for user, superuser in rows]
 
 
+def own_account(session, p: Principal) -> tuple[User, Firm]:
+    """The logged-in user's own record (locked: a password change and a parallel one queue) and its firm."""
+    if p.user_id is None:
+        raise NotAllowed("Alleen een ingelogde gebruiker wijzigt zijn eigen wachtwoord.")
+    user = session.scalars(sa.select(User).where(User.id == p.user_id).with_for_update()).first()
+    if user is None or not user.active:
+        raise NotFound(scope.USER_GONE, {"user_id": p.user_id})
+    return user, session.get(Firm, user.firm_id)
+
+
 def me(session, p: Principal) -> dict:
     user = session.get(User, p.user_id)
     firm = session.get(Firm, user.firm_id)
