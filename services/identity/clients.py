@@ -16,7 +16,7 @@ from chassis.principal import Principal
 from identity import scope
 from identity.exceptions import ClientNumberTaken, NotAllowed
 from identity.mobiles import normalise_mobile
-from identity.models import Branch, Client, Group
+from identity.models import Branch, Client, Group, User
 
 # Every client field of SPEC §3 (the HTTP/RPC names), in the template's order.
 FIELDS = ("number", "name", "legal_form", "kvk", "bsn", "rsin", "vat", "street", "house_number", "postcode",
@@ -252,6 +252,16 @@ def numbers_elsewhere(session, p: Principal, numbers: list[str]) -> list[str]:
 
 
 # -- writing ------------------------------------------------------------------
+def _default_branch(session, p: Principal) -> int | None:
+    """Where a new client goes when nobody names a branch: the maker's own branch (in a firm without
+    Vestigingenbeheer its staff see every client, but the branch still prints the letters), else the first."""
+    if p.is_staff and p.user_id is not None:
+        own = session.scalar(sa.select(User.branch_id).where(User.id == p.user_id, User.firm_id == p.firm_id))
+        if own is not None:
+            return own
+    return session.scalar(sa.select(sa.func.min(Branch.id)).where(Branch.firm_id == p.firm_id))
+
+
 def _resolve_branch(session, p: Principal, values: dict, current: int | None) -> int:
     branch_id = values.get("branch_id")
     name = values.get("branch")
@@ -266,7 +276,7 @@ def _resolve_branch(session, p: Principal, values: dict, current: int | None) ->
             return current
         if p.branch_id is not None:
             return p.branch_id
-        branch_id = session.scalar(sa.select(sa.func.min(Branch.id)).where(Branch.firm_id == p.firm_id))
+        branch_id = _default_branch(session, p)
     branch = session.get(Branch, int(branch_id))
     if branch is None or branch.firm_id != p.firm_id or not p.sees_branch(branch.id):
         raise ValueError("Onbekende vestiging.")
@@ -374,7 +384,7 @@ class _Branches:
             for label in (b.name, b.display_name):
                 if label is not None:
                     self.by_name.setdefault(str(label).lower(), b.id)
-        self.default = min(self.ids) if self.ids else None
+        self.default = _default_branch(session, p) if self.ids else None
 
     def resolve(self, values: dict, current: int | None) -> int:
         """Same rules as ``_resolve_branch``, without a query per row."""
