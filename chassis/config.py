@@ -2,6 +2,7 @@
 import os
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,19 @@ def secret_key() -> str:
     return os.environ.get("AKKOORD_SECRET_KEY") or _generated_secret("secret_key")
 
 
+def previous_secret_keys() -> tuple[str, ...]:
+    """AKKOORD_SECRET_KEY_PREVIOUS: other keys, comma-separated, accepted for reading only: the old key while
+    a key rotation is under way, and the new one just before it takes over (docs/deploy.md §8). Nothing new
+    is encrypted or hashed with them."""
+    return _split_keys(os.environ.get("AKKOORD_SECRET_KEY_PREVIOUS", ""))
+
+
+@lru_cache(maxsize=8)
+def _split_keys(raw: str) -> tuple[str, ...]:
+    # cached: every decryption asks, and the variable changes only when a process is restarted (or a test)
+    return tuple(dict.fromkeys(key.strip() for key in raw.split(",") if key.strip()))
+
+
 @dataclass(frozen=True)
 class Settings:
     amqp_uri: str
@@ -60,6 +74,10 @@ class Settings:
     @property
     def secret_key(self) -> str:
         return secret_key()
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        return previous_secret_keys()
 
 
 def load() -> Settings:

@@ -1,15 +1,15 @@
 """The ``akkoord`` command.
 
 Server side: ``akkoord serve SERVICE...``, ``akkoord migrate``, ``akkoord demo``,
-``akkoord health SERVICE``. Client side (HTTP to the gateway): ``akkoord firm create``,
-``akkoord import FILE`` and others; each area adds its commands in ``cli/<area>.py``
+``akkoord health SERVICE``, ``akkoord rotate-secret-key``. Client side (HTTP to the gateway):
+``akkoord firm create``, ``akkoord import FILE`` and others; each area adds its commands in ``cli/<area>.py``
 with a ``register(subparsers)`` function listed in COMMAND_MODULES.
 """
 import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.server", "cli.firms", "cli.importer", "cli.scale"]
+COMMAND_MODULES = ["cli.server", "cli.firms", "cli.importer", "cli.scale", "cli.key_rotation"]
 
 
 def build_parser() -> argparse.ArgumentParser:

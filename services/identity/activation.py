@@ -23,7 +23,12 @@ def _normal(code: str) -> str:
 
 
 def _digest(code: str) -> str:
-    return keyed.digest("activation", _normal(code))
+    return keyed.lookup_digest("activation", _normal(code))
+
+
+def _candidates(code: str) -> list[str]:
+    # during a key rotation a code printed earlier was hashed with an older key (keyed.py)
+    return keyed.lookup_candidates("activation", _normal(code))
 
 
 def issue(session, users: list[User]) -> dict[int, str]:
@@ -50,7 +55,7 @@ def activate(session, username: str, code: str, password: str) -> User:
     record = None
     if user is not None and user.active:
         record = session.scalars(sa.select(ActivationCode).where(
-            ActivationCode.user_id == user.id, ActivationCode.code_hash == _digest(code),
+            ActivationCode.user_id == user.id, ActivationCode.code_hash.in_(_candidates(code)),
             ActivationCode.used_at.is_(None), ActivationCode.expires_at > now()).with_for_update()).first()
     if record is None:
         sessions.record_failure(session, key)

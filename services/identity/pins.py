@@ -1,5 +1,11 @@
 """Approval PINs: random, at least 6 digits, peppered and argon2id-hashed; 10 wrong tries lock the PIN
-until staff reissue it. Bulk issue hashes in OS threads (argon2-cffi releases the GIL)."""
+until staff reissue it. Bulk issue hashes in OS threads (argon2-cffi releases the GIL).
+
+The pepper is keyed (identity.keyed). The argon2 salt starts with the tag of the key that peppered the hash,
+so during a key rotation a PIN is verified with that key only, and the PINs still under an older key can be
+counted; a PIN that verifies with an older key is re-hashed with the current one on the spot."""
+import base64
+import binascii
 import datetime as dt
 import os
 
@@ -20,18 +26,44 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _peppered(pin: str) -> str:
-    return keyed.digest("pin", pin)
+def _peppered(pin: str, key: keyed.Key) -> str:
+    return keyed.digest("pin", pin, key)
 
 
-def hash_pin(pin: str) -> str:
-    return secrets.hash_code(_peppered(pin))
+def hash_pin(pin: str, key: keyed.Key | None = None) -> str:
+    key = key or keyed.current()
+    # argon2 (also in releases before key rotation) treats the tagged salt as any other salt; 16 random
+    # bytes follow the tag, as many as argon2-cffi's own salts. (chassis.secrets.hash_code takes no salt.)
+    return secrets._code_hasher.hash(_peppered(pin, key), salt=key.tag + os.urandom(16))
+
+
+def key_tag(pin_hash: str) -> bytes | None:
+    """The tag of the key that peppered ``pin_hash``; None for a hash from before key rotation."""
+    parts = pin_hash.split("$")  # $argon2id$v=19$m=...,t=...,p=...$<salt>$<hash>
+    if len(parts) != 6:
+        return None
+    try:
+        salt = base64.b64decode(parts[4] + "=" * (-len(parts[4]) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return salt[:8] if len(salt) == 24 else None
+
+
+def _verifying_key(pin_hash: str, pin: str, configured: tuple[keyed.Key, ...]) -> keyed.Key | None:
+    """The key whose pepper makes ``pin`` match, or None. A hash that names a configured key is tried with it
+    alone (one argon2 run, as before rotation); an older hash with each key, the current one first."""
+    tag = key_tag(pin_hash)
+    for key in [k for k in configured if k.tag == tag] or configured:
+        if secrets.verify_code(pin_hash, _peppered(pin, key)):
+            return key
+    return None
 
 
 def hash_pins(pins: list[str]) -> list[str]:
     """Hash many PINs side by side in real threads, without blocking the eventlet hub."""
     pool = eventlet.GreenPool(HASH_CONCURRENCY)
-    return list(pool.imap(lambda pin: tpool.execute(hash_pin, pin), pins))
+    key = keyed.current()
+    return list(pool.imap(lambda pin: tpool.execute(hash_pin, pin, key), pins))
 
 
 def new_pin() -> str:
@@ -64,8 +96,14 @@ def check_pin(session, user: User, pin: str) -> bool:
     if user.pin_failures >= MAX_FAILURES:
         raise PinLocked("Uw PIN-code is geblokkeerd na te veel foute pogingen; vraag uw kantoor om een nieuwe.",
                         {"field": "pin"})
-    ok = bool(pin) and tpool.execute(secrets.verify_code, user.pin_hash, _peppered(str(pin)))
-    if ok:
+    configured = keyed.keys()
+    key = tpool.execute(_verifying_key, user.pin_hash, str(pin), configured) if pin else None
+    if key is not None:
+        current = configured[0]
+        if key != current:
+            # peppered with an older key: now that the PIN is at hand, re-hash it with the current one (as a
+            # password is re-hashed at login), committed with this confirmation, so PINs move as they are used
+            user.pin_hash = tpool.execute(hash_pin, str(pin), current)
         if user.pin_failures:
             user.pin_failures = 0
         return True

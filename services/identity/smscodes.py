@@ -39,6 +39,14 @@ def _code_digest(challenge_id: str, code: str) -> str:
     return keyed.digest("sms:" + challenge_id, code)
 
 
+def _matches(challenge: SmsChallenge, code: str) -> bool:
+    """Whether ``code`` is the challenge's, under any configured key: a code sent just before a key rotation
+    stays good for its 10 minutes. Every candidate is compared, so the time taken tells nothing."""
+    found = [secrets.constant_time_equal(candidate, challenge.code_hash)
+             for candidate in keyed.digests("sms:" + challenge.id, code)]
+    return any(found)
+
+
 def create(session, user: User, purpose: str, binding: str | None = None, mobile: str | None = None):
     """A new challenge (earlier open ones for the same purpose and binding die); returns (challenge, code)."""
     moment = now()
@@ -61,7 +69,7 @@ def verify(session, challenge: SmsChallenge | None, code: str) -> SmsChallenge:
     if (challenge is None or challenge.used_at is not None or challenge.expires_at <= moment
             or challenge.failures >= MAX_TRIES):
         raise CodeExpired("Deze code is verlopen of al gebruikt; vraag een nieuwe code aan.", {"field": "code"})
-    if code and secrets.constant_time_equal(_code_digest(challenge.id, str(code).strip()), challenge.code_hash):
+    if code and _matches(challenge, str(code).strip()):
         challenge.used_at = moment
         return challenge
     challenge.failures += 1
