@@ -61,7 +61,11 @@ def activate(session, username: str, code: str, password: str) -> User:
         sessions.record_failure(session, key)
         raise InvalidActivation(INVALID, {"field": "activation_code"})
     firm = session.get(Firm, user.firm_id)
+    had_password = user.password_hash is not None
     user.password_hash = hash_new_password(password, user.username, firm.name if firm else "")
     record.used_at = now()
     sessions.record_success(session, key)
+    if had_password:
+        # a new code for a forgotten (or feared known) password: whoever is logged in with the old one is out
+        sessions.end_all_sessions(session, user.id)
     return user

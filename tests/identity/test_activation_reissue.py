@@ -69,3 +69,17 @@ def test_staff_get_the_new_code_shown_once_and_only_from_an_admin(portal):
     assert body["username"] == colleague["username"] and body["letter_batch_id"] is None
     assert _activate(portal, colleague["username"], body["activation_code"]).status_code == 200
     assert portal.login(colleague["username"], NEW_PASSWORD).get("/api/v1/me").status_code == 200
+
+
+def test_using_the_new_code_ends_the_sessions_of_the_old_password(portal):
+    """The firm sends a new code when a password is forgotten, or feared known to someone else: whoever is
+    logged in with the old password is logged out once the new one is chosen."""
+    firm = Firm(portal)
+    client = firm.client(0)
+    data, old_session = new_client_user(portal, firm, firm.admin, client["id"])
+    assert old_session.get("/api/v1/me").status_code == 200
+    sent = _reissue(firm.admin, data["id"])
+    code = letter_secrets(portal, firm.admin_principal, sent.json()["letter_batch_id"])[data["username"]]
+    assert old_session.get("/api/v1/me").status_code == 200  # a letter alone changes nothing yet
+    assert _activate(portal, data["username"], code).status_code == 200
+    assert old_session.get("/api/v1/me").status_code == 401
