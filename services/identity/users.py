@@ -233,14 +233,8 @@ def reissue_activation(session, p: Principal, user_id: int, letters, principal: 
     """A new activation code for a user who forgot its password: earlier unused codes die, the password
     keeps working until the code is used (a letter sent by mistake locks nobody out). A client user gets
     it by letter, addressed at one of its clients; staff get it shown once, to hand over (as a new colleague)."""
-    user = scope.user(session, p, user_id)
-    refused = scope.change_refused(session, p, user)
-    if refused:
-        raise NotAllowed(refused)
-    if user.kind == "staff" and not p.has_right("admin"):
-        raise NotAllowed("Alleen beheerders sturen een kantoormedewerker een nieuwe activeringscode.")
-    if user.kind == "staff" and user.branch_id is None and not p.firm_wide:
-        raise NotAllowed("Kantoorbrede medewerkers worden door kantoorbrede beheerders gewijzigd.")
+    user = _user_to_change(session, p, user_id, "Alleen beheerders sturen een kantoormedewerker een nieuwe "
+                                                 "activeringscode.")
     if not user.active:
         raise Invalid("Deze gebruiker is uitgeschakeld; schakel de gebruiker eerst weer in.", {"field": "user_id"})
     code = activation.issue(session, [user])[user.id]
@@ -260,15 +254,22 @@ def reissue_activation(session, p: Principal, user_id: int, letters, principal: 
 
 
 # -- changing -----------------------------------------------------------------
-def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
+def _user_to_change(session, p: Principal, user_id: int, staff_refusal: str) -> User:
+    """The visible user the principal may change (scope.change_refused); a staff user only by an admin, a
+    firm-wide one only by a firm-wide admin."""
     user = scope.user(session, p, user_id)
     refused = scope.change_refused(session, p, user)
     if refused:
         raise NotAllowed(refused)
     if user.kind == "staff" and not p.has_right("admin"):
-        raise NotAllowed("Alleen beheerders wijzigen kantoormedewerkers.")
+        raise NotAllowed(staff_refusal)
     if user.kind == "staff" and user.branch_id is None and not p.firm_wide:
         raise NotAllowed("Kantoorbrede medewerkers worden door kantoorbrede beheerders gewijzigd.")
+    return user
+
+
+def update_user(session, p: Principal, user_id: int, data: dict, events) -> dict:
+    user = _user_to_change(session, p, user_id, "Alleen beheerders wijzigen kantoormedewerkers.")
     changed = []
     for key in ("name", "email"):
         if key in data and data[key] != getattr(user, key):

@@ -26,6 +26,25 @@ class CallerService:
         return [self.echo_service.echo(i) for i in range(n)]
 
 
+def _record_calls(monkeypatch, owner, name, note):
+    """Let ``owner.name`` run as before, after ``note(self, *args, **kwargs)`` has seen the call."""
+    original = getattr(owner, name)
+
+    def recording(self, *args, **kwargs):
+        note(self, *args, **kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+
+
+def _echo_and_caller(container_factory):
+    """The echo service and its caller, started; the caller's container."""
+    for service in (EchoService, CallerService):
+        container = container_factory(service)
+        container.start()
+    return container
+
+
 @pytest.fixture
 def queue_declares(monkeypatch):
     declared = []
@@ -68,19 +87,9 @@ def test_requests_and_replies_are_transient_and_only_requests_confirmed(containe
     confirms (with `mandatory`, they report a service that does not exist)."""
     from nameko.amqp.publish import Publisher
     sent = []
-    original = Publisher.publish
-
-    def recording(self, payload, **kwargs):
-        sent.append((kwargs.get("routing_key"), self.delivery_mode, self.use_confirms,
-                     kwargs.get("mandatory", self.mandatory)))
-        return original(self, payload, **kwargs)
-
-    monkeypatch.setattr(Publisher, "publish", recording)
-    echo = container_factory(EchoService)
-    echo.start()
-    caller = container_factory(CallerService)
-    caller.start()
-    with entrypoint_hook(caller, "call_many") as call_many:
+    _record_calls(monkeypatch, Publisher, "publish", lambda self, payload, **kwargs: sent.append(
+        (kwargs.get("routing_key"), self.delivery_mode, self.use_confirms, kwargs.get("mandatory", self.mandatory))))
+    with entrypoint_hook(_echo_and_caller(container_factory), "call_many") as call_many:
         assert call_many(3) == [0, 1, 2]
     requests = [s for s in sent if s[0] == "rpcclient_echo.echo"]
     replies = [s for s in sent if s[0] != "rpcclient_echo.echo"]  # to the caller's reply queue
@@ -95,18 +104,9 @@ def test_replies_are_not_acknowledged_one_by_one(container_factory, monkeypatch)
     path of every RPC (and of every gateway request). Requests are still acked after the work."""
     from kombu.message import Message
     acked = []
-    original = Message.ack
-
-    def recording(self, *args, **kwargs):
-        acked.append(self.delivery_info.get("routing_key"))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Message, "ack", recording)
-    echo = container_factory(EchoService)
-    echo.start()
-    caller = container_factory(CallerService)
-    caller.start()
-    with entrypoint_hook(caller, "call_many") as call_many:
+    _record_calls(monkeypatch, Message, "ack", lambda self, *args, **kwargs: acked.append(
+        self.delivery_info.get("routing_key")))
+    with entrypoint_hook(_echo_and_caller(container_factory), "call_many") as call_many:
         # more than the prefetch count (10): unacknowledged replies the broker still waited for would stall
         assert call_many(30) == list(range(30))
     echo_requests = [key for key in acked if key == "rpcclient_echo.echo"]

@@ -15,6 +15,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from tests.chassis.test_key_rotation import keys as new_keys, use as use_keys
 from tests.fixtures import ADMIN_URL
 from tests.identity.helpers import Firm, code_in, db_client_user, error_name, letter_secrets, sms_to
 from tests.identity.test_users import activate, new_client_user
@@ -59,18 +60,6 @@ def db_engine(database_url):
     from chassis.db import get_engine
     return get_engine(database_url)
 
-
-def new_keys():
-    return "rotation-A-" + uuid.uuid4().hex, "rotation-B-" + uuid.uuid4().hex
-
-
-def use_keys(monkeypatch, current, previous=None):
-    """What rolling the Deployments with a changed Secret does to every process: the new environment."""
-    monkeypatch.setenv("AKKOORD_SECRET_KEY", current)
-    if previous is None:
-        monkeypatch.delenv("AKKOORD_SECRET_KEY_PREVIOUS", raising=False)
-    else:
-        monkeypatch.setenv("AKKOORD_SECRET_KEY_PREVIOUS", previous)
 
 
 def mobile() -> str:
