@@ -30,6 +30,7 @@ register_remote_errors({
     "identity.exceptions.InvalidActivation": (422, "invalid_activation"),
     "identity.exceptions.SmsFailed": (422, "sms_failed"),
     "identity.exceptions.LettersFailed": (503, "letters_unavailable"),
+    "identity.exceptions.MailFailed": (503, "mail_unavailable"),
 })
 
 
@@ -218,16 +219,25 @@ class ClientUserIn(Schema):
     username = fields.String(allow_none=True)
     group_id = fields.Integer(allow_none=True)
     user_id = fields.Integer(allow_none=True, metadata={"description": "link an existing client user instead"})
+    delivery = fields.String(metadata={"description": "Hoe de activeringscode de gebruiker bereikt: 'letter' "
+                                                      "(standaard) of 'email'"})
 
 
 class ClientUserCreatedOut(Schema):
     id = fields.Integer()
     username = fields.String()
     letter_batch_id = fields.Integer(allow_none=True)
+    delivery = fields.String()
     linked = fields.Boolean()
 
 
+class ActivationReissueIn(Schema):
+    delivery = fields.String(metadata={"description": "'letter' (standaard; een medewerker krijgt de code eenmalig "
+                                                      "getoond) of 'email'"})
+
+
 class ActivationReissuedOut(Schema):
+    delivery = fields.String()
     user_id = fields.Integer()
     username = fields.String()
     letter_batch_id = fields.Integer(allow_none=True, metadata={"description": "De activeringsbrief (cliëntgebruiker)"})
@@ -400,9 +410,10 @@ class IdentityRoutes:
 
     @route("POST", "/api/v1/users/<int:user_id>/activation",
            summary="Nieuwe activeringscode (wachtwoord vergeten): brief voor een cliëntgebruiker, eenmalig getoond "
-                   "voor een medewerker", tags=["users"], response=ActivationReissuedOut(), status=201)
+                   "voor een medewerker, of per e-mail", tags=["users"], body=ActivationReissueIn(),
+           response=ActivationReissuedOut(), status=201, errors=[503])
     def reissue_activation(self, request, ctx, user_id):
-        return self.identity.reissue_activation(principal=ctx.principal, user_id=user_id)
+        return self.identity.reissue_activation(principal=ctx.principal, user_id=user_id, payload=ctx.body)
 
     @route("POST", "/api/v1/users/bulk", summary="Eerste gebruiker (superuser) per gekozen cliënt aanmaken",
            tags=["users"], body=BulkIn(), response=BulkOut())

@@ -84,3 +84,7 @@ class SmsLimitReached(TooManyAttempts):
 
 class LettersFailed(Unavailable):
     code = "letters_unavailable"
+
+
+class MailFailed(Unavailable):
+    code = "mail_unavailable"

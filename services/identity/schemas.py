@@ -199,6 +199,14 @@ class SearchSchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+# How an activation code reaches its user (SPEC §3: by letter, or e-mail).
+DELIVERIES = ("letter", "email")
+
+
+class ActivationReissueSchema(Schema):
+    delivery = fields.String(load_default="letter", validate=validate.OneOf(DELIVERIES))
+
+
 class ClientUserInSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True)
@@ -207,6 +215,7 @@ class ClientUserInSchema(Schema):
     username = fields.String(load_default=None, allow_none=True, validate=USERNAME)
     group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
     user_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
+    delivery = fields.String(load_default="letter", validate=validate.OneOf(DELIVERIES))
 
     @validates_schema
     def _name_or_link(self, data, **_kw):

@@ -12,7 +12,7 @@ from identity import (activation, clients, confirmation, directory, firms, passw
 from identity.exceptions import NotAllowed
 from identity.principal_changes import WatchedDatabase
 from identity.models import outbox
-from identity.schemas import (ActivateSchema, BranchInSchema, BranchPatchSchema, BulkSchema,
+from identity.schemas import (ActivateSchema, ActivationReissueSchema, BranchInSchema, BranchPatchSchema, BulkSchema,
                               CheckConfirmationSchema, ClientInSchema, ClientUserInSchema, CreateFirmSchema,
                               GroupInSchema, IdsSchema, ImportRowSchema, LoginSchema, MobileChangeSchema,
                               MobileConfirmSchema, NumbersSchema, PasswordChangeSchema, SearchSchema, SendCodeSchema, SmsLoginSchema,
@@ -181,7 +181,8 @@ class IdentityService:
     @rpc
     def create_client_user(self, principal, client_id, payload):
         return users.create_for_client(self.db.session, Principal.load(principal), int(client_id),
-                                       ClientUserInSchema().load(payload), self.letters, principal, self.events)
+                                       ClientUserInSchema().load(payload), self.letters, principal, self.events,
+                                       self.notify)
 
     @rpc
     def bulk_create_users(self, principal, payload):
@@ -195,9 +196,10 @@ class IdentityService:
                                  UserPatchSchema().load(payload), self.events)
 
     @rpc
-    def reissue_activation(self, principal, user_id):
+    def reissue_activation(self, principal, user_id, payload=None):
+        data = ActivationReissueSchema().load(payload or {})
         return users.reissue_activation(self.db.session, Principal.load(principal), int(user_id), self.letters,
-                                        principal, self.events)
+                                        principal, self.events, self.notify, data["delivery"])
 
     @rpc
     def issue_tokens(self, principal, payload):

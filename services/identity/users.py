@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chassis.errors import Conflict, Invalid, NotFound
 from chassis.principal import Principal
-from identity import activation, directory, printing, scope, sessions
+from identity import activation, directory, mailing, printing, scope, sessions
 from identity.clients import fold
 from identity.exceptions import NotAllowed, UsernameTaken
 from identity.mobiles import normalise_mobile
@@ -122,7 +122,25 @@ def me(session, p: Principal) -> dict:
 
 
 # -- creating -----------------------------------------------------------------
-def create_for_client(session, p: Principal, client_id: int, data: dict, letters, principal: dict, events) -> dict:
+def _send_code(user: User, client: Client | None, code: str, delivery: str, letters, notify, principal: dict) -> dict:
+    """The activation code to its user: a letter from the client's branch, or an e-mail."""
+    branch_id = client.branch_id if client is not None else user.branch_id
+    if delivery == "email":
+        mailing.send_activation(notify, user, code, branch_id)
+        return {"letter_batch_id": None, "delivery": "email"}
+    batch_ids = printing.print_batches(letters, principal, "activation",
+                                       {branch_id: [printing.entry(user, client, code)]})
+    return {"letter_batch_id": batch_ids[0] if batch_ids else None, "delivery": "letter"}
+
+
+def _email_needed(delivery: str, email) -> None:
+    if delivery == "email" and not email:
+        raise Invalid("De invoer is ongeldig.", {"fields": {"email": [
+            "Een e-mailadres is nodig om de activeringscode per e-mail te sturen."]}})
+
+
+def create_for_client(session, p: Principal, client_id: int, data: dict, letters, principal: dict, events,
+                      notify=None) -> dict:
     """A new client user (activation letter), or an existing client user of the firm linked to this client."""
     client = scope.client(session, p, client_id, for_update=True)
     if not scope.may_manage_client_users(p, client.id):
@@ -144,6 +162,8 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
         return {"id": user.id, "username": user.username, "letter_batch_id": None, "linked": True}
     if not data.get("name"):
         raise Invalid("De invoer is ongeldig.", {"fields": {"name": ["Verplicht."]}})
+    delivery = data.get("delivery") or "letter"
+    _email_needed(delivery, data.get("email"))
     username = data.get("username")
     if username:
         if not directory.username_free(session, username):
@@ -162,10 +182,8 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
     code = activation.issue(session, [user])[user.id]
     session.flush()
     _created_event(events, user, client)
-    batch_ids = printing.print_batches(letters, principal, "activation",
-                                       {client.branch_id: [printing.entry(user, client, code)]})
-    return {"id": user.id, "username": user.username, "letter_batch_id": batch_ids[0] if batch_ids else None,
-            "linked": False}
+    sent = _send_code(user, client, code, delivery, letters, notify, principal)
+    return {"id": user.id, "username": user.username, "linked": False, **sent}
 
 
 def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters, principal: dict, events) -> dict:
@@ -229,7 +247,8 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
 
 
 # -- a forgotten password -------------------------------------------------------
-def reissue_activation(session, p: Principal, user_id: int, letters, principal: dict, events) -> dict:
+def reissue_activation(session, p: Principal, user_id: int, letters, principal: dict, events, notify=None,
+                       delivery: str = "letter") -> dict:
     """A new activation code for a user who forgot its password: earlier unused codes die, the password
     keeps working until the code is used (a letter sent by mistake locks nobody out). A client user gets
     it by letter, addressed at one of its clients; staff get it shown once, to hand over (as a new colleague)."""
@@ -237,20 +256,24 @@ def reissue_activation(session, p: Principal, user_id: int, letters, principal: 
                                                  "activeringscode.")
     if not user.active:
         raise Invalid("Deze gebruiker is uitgeschakeld; schakel de gebruiker eerst weer in.", {"field": "user_id"})
+    _email_needed(delivery, user.email)
     code = activation.issue(session, [user])[user.id]
     session.flush()
     events.emit("user_updated", {"user_id": user.id, "firm_id": user.firm_id, "changed": ["activation"]})
+    if user.kind == "staff" and delivery == "letter":  # shown once, to hand over (as a new colleague's)
+        return {"user_id": user.id, "username": user.username, "activation_code": code, "letter_batch_id": None,
+                "delivery": "shown"}
     if user.kind == "staff":
-        return {"user_id": user.id, "username": user.username, "activation_code": code, "letter_batch_id": None}
+        return {"user_id": user.id, "username": user.username, **_send_code(user, None, code, delivery, letters,
+                                                                              notify, principal)}
     client = session.scalars(sa.select(Client).join(ClientUserLink, ClientUserLink.client_id == Client.id)
                              .where(ClientUserLink.user_id == user.id, scope.charge_filter(p))
                              .order_by(Client.id).limit(1)).first()
     if client is None:  # no client to address the letter at: nothing is issued (the transaction rolls back)
         raise Invalid("Deze gebruiker is aan geen cliënt gekoppeld; koppel de gebruiker eerst aan een cliënt.",
                       {"field": "user_id"})
-    batch_ids = printing.print_batches(letters, principal, "activation",
-                                       {client.branch_id: [printing.entry(user, client, code)]})
-    return {"user_id": user.id, "username": user.username, "letter_batch_id": batch_ids[0]}
+    return {"user_id": user.id, "username": user.username,
+            **_send_code(user, client, code, delivery, letters, notify, principal)}
 
 
 # -- changing -----------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""Activation codes by e-mail, through notify (SPEC §3: "by letter, or e-mail"), for a firm that chooses
+e-mail for an action. The mail carries the same fixed labels as the letter (``Gebruikersnaam:``,
+``Activeringscode:``); notify keeps its body encrypted at rest. PINs never go by e-mail: they travel only
+to letters (SPEC §2). As with letters, a code nobody can receive is never issued: if notify does not take
+the mail, the caller's whole change is rolled back."""
+import logging
+import os
+import uuid
+
+from nameko.exceptions import RemoteError, UnknownService
+
+from chassis.errors import AkkoordError
+from identity.activation import TTL
+from identity.exceptions import MailFailed
+from identity.models import User
+
+log = logging.getLogger(__name__)
+
+SUBJECT = "Uw activeringscode voor het cliëntenportaal"
+
+
+def activation_text(user: User, code: str) -> str:
+    days = TTL.days
+    portal = os.environ.get("AKKOORD_PUBLIC_URL")
+    where = f"Activeer uw account op {portal.rstrip('/')} met:" if portal else "Activeer uw account in het portaal met:"
+    return "\n".join([
+        f"Beste {user.name},",
+        "",
+        "Uw kantoor heeft een account voor u klaargezet in het cliëntenportaal. " + where,
+        "",
+        f"Gebruikersnaam: {user.username}",
+        f"Activeringscode: {code}",
+        "",
+        f"De code werkt één keer en is {days} dagen geldig. U kiest daarna zelf uw wachtwoord; niemand anders "
+        "kent het. Heeft u dit niet verwacht? Neem dan contact op met uw kantoor.",
+    ])
+
+
+def send_activation(notify, user: User, code: str, branch_id: int | None) -> None:
+    payload = {"firm_id": user.firm_id, "branch_id": branch_id, "to": user.email, "subject": SUBJECT,
+               "text": activation_text(user, code), "key": f"activation:{user.id}:{uuid.uuid4().hex}"}
+    try:
+        notify.send_email(payload)
+    except (UnknownService, RemoteError, AkkoordError) as exc:
+        log.warning("notify refused an activation mail", extra={
+            "user_id": user.id, "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
+        raise MailFailed("De e-mail met de activeringscode kon niet worden verstuurd; er is niets gewijzigd. "
+                         "Probeer het later opnieuw, of kies een brief.", {"service": "notify"}) from None

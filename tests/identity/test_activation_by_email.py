@@ -1,0 +1,55 @@
+"""A new user receives an activation code by letter, or by e-mail (SPEC §3): the firm chooses per action;
+the mail carries the username and the code on their fixed labels, as the letter does."""
+import re
+
+from tests.identity.helpers import Firm
+from tests.identity.test_users import PASSWORD
+
+NEW_PASSWORD = "de code kwam gewoon per mail binnen"
+
+
+def _mail_to(portal, address):
+    mails = [m for m in portal.rpc.notify.dev_mail_outbox(limit=500) if m["to"] == address]
+    assert mails, f"no mail to {address}"
+    return mails[0]  # newest first
+
+
+def _secrets(mail):
+    return (re.search(r"Gebruikersnaam:\s*(\S+)", mail["text"]).group(1),
+            re.search(r"Activeringscode:\s*(\S+)", mail["text"]).group(1))
+
+
+def test_a_new_client_user_gets_its_activation_code_by_email(portal):
+    firm = Firm(portal)
+    client = firm.client(0)
+    address = "els@klant.example"
+    created = firm.admin.post(f"/api/v1/clients/{client['id']}/users",
+                              json={"name": "Els Klant", "email": address, "delivery": "email"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["letter_batch_id"] is None and body["delivery"] == "email"
+    mail = _mail_to(portal, address)
+    username, code = _secrets(mail)
+    assert username == body["username"] and "Els Klant" in mail["text"]
+    activated = portal.api().post("/api/v1/activate", json={"username": username, "activation_code": code,
+                                                            "password": PASSWORD})
+    assert activated.status_code == 200, activated.text
+    # a forgotten password, the new code by e-mail too; the mail of the first code no longer works
+    again = firm.admin.post(f"/api/v1/users/{body['id']}/activation", json={"delivery": "email"})
+    assert again.status_code == 201 and again.json()["delivery"] == "email", again.text
+    _, new_code = _secrets(_mail_to(portal, address))
+    assert new_code != code
+    assert portal.api().post("/api/v1/activate", json={"username": username, "activation_code": new_code,
+                                                       "password": NEW_PASSWORD}).status_code == 200
+
+
+def test_email_delivery_needs_an_address_and_changes_nothing_without_one(portal):
+    firm = Firm(portal)
+    client = firm.client(0)
+    refused = firm.admin.post(f"/api/v1/clients/{client['id']}/users", json={"name": "Zonder Mail",
+                                                                            "delivery": "email"})
+    assert refused.status_code == 422 and "email" in refused.json()["details"]["fields"], refused.text
+    assert [u for u in firm.admin.get(f"/api/v1/clients/{client['id']}/users").json()["items"]
+            if u["name"] == "Zonder Mail"] == []
+    wrong = firm.admin.post(f"/api/v1/clients/{client['id']}/users", json={"name": "X", "delivery": "duif"})
+    assert wrong.status_code == 422
