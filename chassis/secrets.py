@@ -23,8 +23,10 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def hash_code(code: str) -> str:
-    return _code_hasher.hash(code)
+def hash_code(code: str, salt: bytes | None = None) -> str:
+    """``salt``: the caller's own (identity's PINs start theirs with the tag of the key that peppered them);
+    by default argon2-cffi's random 16 bytes."""
+    return _code_hasher.hash(code, salt=salt) if salt is not None else _code_hasher.hash(code)
 
 
 def verify_code(stored_hash: str, code: str) -> bool:

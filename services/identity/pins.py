@@ -33,8 +33,8 @@ def _peppered(pin: str, key: keyed.Key) -> str:
 def hash_pin(pin: str, key: keyed.Key | None = None) -> str:
     key = key or keyed.current()
     # argon2 (also in releases before key rotation) treats the tagged salt as any other salt; 16 random
-    # bytes follow the tag, as many as argon2-cffi's own salts. (chassis.secrets.hash_code takes no salt.)
-    return secrets._code_hasher.hash(_peppered(pin, key), salt=key.tag + os.urandom(16))
+    # bytes follow the tag, as many as argon2-cffi's own salts.
+    return secrets.hash_code(_peppered(pin, key), salt=key.tag + os.urandom(16))
 
 
 def key_tag(pin_hash: str) -> bytes | None:

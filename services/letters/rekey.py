@@ -10,6 +10,6 @@ from letters.models import LetterBlock, PdfChunk
 
 def rekey(conn: sa.Connection) -> crypto.RekeyReport:
     blocks, chunks = LetterBlock.__table__, PdfChunk.__table__
-    report = crypto.rekey_table(conn, blocks, storage._LETTER, blocks.c.content, size=50)
-    report += crypto.rekey_table(conn, chunks, storage._PDF, chunks.c.data, size=20)  # chunks of 512 KiB
+    report = crypto.rekey_table(conn, blocks, storage.LETTER_PURPOSE, blocks.c.content, size=50)
+    report += crypto.rekey_table(conn, chunks, storage.PDF_PURPOSE, chunks.c.data, size=20)  # chunks of 512 KiB
     return report

@@ -16,8 +16,8 @@ from chassis import crypto
 from letters.models import PdfChunk
 
 CHUNK_SIZE = 512 * 1024
-_LETTER = "letters.letter"
-_PDF = "letters.pdf"
+LETTER_PURPOSE = "letters.letter"
+PDF_PURPOSE = "letters.pdf"
 _HEADER = struct.Struct(">QI")
 
 
@@ -28,11 +28,11 @@ class CorruptPdf(Exception):
 def seal_letters(batch_id: int, block: int, letters: list[dict]) -> bytes:
     """A block of letters (in mailing order), encrypted as one."""
     plain = _HEADER.pack(batch_id, block) + json.dumps(letters, ensure_ascii=False, separators=(",", ":")).encode()
-    return crypto.encrypt(plain, _LETTER)
+    return crypto.encrypt(plain, LETTER_PURPOSE)
 
 
 def open_letters(batch_id: int, block: int, token: bytes) -> list[dict]:
-    plain = crypto.decrypt(bytes(token), _LETTER)
+    plain = crypto.decrypt(bytes(token), LETTER_PURPOSE)
     if _HEADER.unpack_from(plain) != (batch_id, block):
         raise CorruptPdf("letters do not belong to this batch")
     return json.loads(plain[_HEADER.size:])
@@ -57,7 +57,7 @@ class EncryptedChunkSink:
             del self.buffer[:self.chunk_size]
 
     def _flush(self, data: bytes):
-        self.store(self.chunks, crypto.encrypt(_HEADER.pack(self.batch_id, self.chunks) + data, _PDF))
+        self.store(self.chunks, crypto.encrypt(_HEADER.pack(self.batch_id, self.chunks) + data, PDF_PURPOSE))
         self.chunks += 1
 
     def close(self):
@@ -74,7 +74,7 @@ def read_pdf(session, batch_id: int, expected_chunks: int) -> bytes:
     count = 0
     for seq, data in rows:
         try:
-            plain = crypto.decrypt(bytes(data), _PDF)
+            plain = crypto.decrypt(bytes(data), PDF_PURPOSE)
         except crypto.InvalidToken:
             raise CorruptPdf("chunk cannot be decrypted (changed, or another key)") from None
         if _HEADER.unpack_from(plain) != (batch_id, seq) or seq != count:
