@@ -4,7 +4,7 @@
 
 Everything runs on loopback in this one run, on a fresh database and RabbitMQ vhost:
 - floor: a bare kombu request/reply round trip to an echo consumer in another process (transient
-  messages, replies consumed with no_ack: as lean as our own RPC client);
+  messages, replies acked as our own RPC client acks them);
 - a direct nameko RPC to notify.dev_mail_outbox (one cheap query) and to identity.authenticate +
   identity.me, made from a nameko container in this process with the same ServiceRpc the gateway
   uses (nameko's standalone ClusterRpcClient is no floor: it opens a new broker connection to
@@ -212,9 +212,9 @@ with kombu.Connection(uri) as conn:
 
 
 class KombuFloor:
-    """The floor: a bare kombu request/reply round trip to an echo consumer in another process, as lean as
-    kombu allows: transient messages, no publisher confirms, replies consumed with no_ack (as our RPC
-    client consumes its replies), the server acking each request after its reply (as nameko does)."""
+    """The floor: a bare kombu request/reply round trip to an echo consumer in another process: transient
+    messages, no publisher confirms, each reply acked by the caller and each request by the server after
+    its reply (as nameko does both)."""
 
     def __init__(self, amqp_uri: str):
         self.server = subprocess.Popen([sys.executable, "-c", ECHO, amqp_uri], stdout=subprocess.PIPE, text=True)
@@ -224,8 +224,8 @@ class KombuFloor:
         self.producer = self.conn.Producer(serializer="json")
         self.exchange = kombu.Exchange("bench", type="direct")
         self.got = []
-        self.consumer = self.conn.Consumer(self.reply_queue, callbacks=[lambda body, msg: self.got.append(body)],
-                                           no_ack=True)
+        self.consumer = self.conn.Consumer(self.reply_queue,
+                                           callbacks=[lambda body, msg: (self.got.append(body), msg.ack())])
         self.consumer.consume()
 
     def round_trip(self):

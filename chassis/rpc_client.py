@@ -10,7 +10,7 @@ import os
 
 import eventlet
 from nameko.constants import NON_PERSISTENT
-from nameko.rpc import ReplyListener, get_rpc_exchange
+from nameko.rpc import get_rpc_exchange
 from nameko.rpc import ServiceRpc as _ServiceRpc
 
 from chassis.errors import Unavailable
@@ -40,29 +40,7 @@ class _Deadline:
         return call
 
 
-class AutoAckReplyListener(ReplyListener):
-    """Replies consumed with no_ack: the broker counts a reply delivered when it sends it.
-
-    nameko acks every reply before handing it to the caller: one more write to the broker (and a
-    wake-up of it) on the path of every RPC. A reply queue has a single consumer, its own caller;
-    a reply lost with that process has nobody left to read it, so the ack protects nothing."""
-
-    class ReplyConsumer(ReplyListener.ReplyConsumer):
-        def get_consumers(self, consumer_cls, channel):
-            consumers = super().get_consumers(consumer_cls, channel)
-            for consumer in consumers:
-                consumer.no_ack = True  # read by kombu when it starts consuming (basic_consume)
-            return consumers
-
-        def ack_message(self, message):
-            pass  # already acknowledged by the broker on delivery
-
-    consumer_cls = ReplyConsumer
-
-
 class ServiceRpc(_ServiceRpc):
-    reply_listener = AutoAckReplyListener()
-
     def __init__(self, target_service, timeout: float | None = None, **kwargs):
         self.deadline = timeout or DEFAULT_TIMEOUT
         kwargs.setdefault("expiration", self.deadline)

@@ -96,19 +96,3 @@ def test_requests_and_replies_are_transient_and_only_requests_confirmed(containe
     assert len(requests) == 3 and len(replies) == 3
     assert all(mode == 1 and confirms and mandatory for _, mode, confirms, mandatory in requests)
     assert all(mode == 1 and not confirms for _, mode, confirms, _ in replies)
-
-
-def test_replies_are_not_acknowledged_one_by_one(container_factory, monkeypatch):
-    """A reply queue has one consumer, its caller: the broker may count a reply as delivered when it
-    sends it (no_ack). nameko acks every reply before handing it over, one more broker write on the
-    path of every RPC (and of every gateway request). Requests are still acked after the work."""
-    from kombu.message import Message
-    acked = []
-    _record_calls(monkeypatch, Message, "ack", lambda self, *args, **kwargs: acked.append(
-        self.delivery_info.get("routing_key")))
-    with entrypoint_hook(_echo_and_caller(container_factory), "call_many") as call_many:
-        # more than the prefetch count (10): unacknowledged replies the broker still waited for would stall
-        assert call_many(30) == list(range(30))
-    echo_requests = [key for key in acked if key == "rpcclient_echo.echo"]
-    assert len(echo_requests) == 30  # the echo service acks each request once its reply is out
-    assert len(acked) == len(echo_requests), f"replies acked one by one: {acked}"
