@@ -9,7 +9,7 @@ import logging
 import socket
 
 from nameko import exceptions as nameko_exceptions
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 from werkzeug.wrappers import Response
 
 from chassis import errors as chassis_errors
@@ -67,7 +67,10 @@ def from_exception(exc: Exception) -> Response:
             headers["Retry-After"] = str(int(details["retry_after"]))
         message = exc.message if isinstance(exc.message, str) and exc.message else "Er ging iets mis."
         return error_response(exc.status, exc.code, message, details, headers)
-    if isinstance(exc, (UnknownService, socket.error, ConnectionError)):
+    # MethodNotFound: during a rolling upgrade a new gateway can reach an older replica that lacks the method;
+    # a retry reaches a new one, so it is "not available now", not our error
+    if isinstance(exc, (UnknownService, MethodNotFound, socket.error, ConnectionError)) or (
+            isinstance(exc, RemoteError) and exc.exc_type == "MethodNotFound"):
         log.warning("service unavailable", extra={"error": type(exc).__name__})
         return error_response(503, "unavailable", "Een onderdeel van het portaal is tijdelijk niet bereikbaar.")
     if isinstance(exc, RemoteError):

@@ -72,3 +72,17 @@ def test_details_keep_their_json_types_across_rpc():
     assert local.details == details
     body = from_exception(local).get_json()
     assert body["details"] == details
+
+
+def test_a_method_an_older_replica_lacks_is_503_not_500():
+    """A rolling upgrade: the new gateway calls a method an old replica of the service does not have yet."""
+    import json as _json
+
+    from nameko.exceptions import MethodNotFound, RemoteError
+
+    from gateway.errors import from_exception
+    for exc in (MethodNotFound("identity.change_password"),
+                RemoteError("MethodNotFound", "identity.change_password")):
+        response = from_exception(exc)
+        assert response.status_code == 503
+        assert _json.loads(response.get_data())["error"] == "unavailable"
