@@ -59,19 +59,22 @@ def hash_new_password(password: str, username: str = "", firm_name: str = "") ->
 
 
 def change_own(session, user, current: str, new: str, firm_name: str, keep_session_id: int | None) -> None:
-    """A logged-in user's new password. The current one is checked as a login is (counted before the slow
-    check, under the same per-username lock), so a stolen session is no way around the login's limit; the
-    user's other sessions end, so a device that may know the old password is logged out."""
+    """A logged-in user's new password. The new one is checked first (a weak choice is no failed login);
+    then the current one as a login is (counted before the slow check, under the same per-username lock),
+    so a stolen session is no way around the login's limit; the user's other sessions end, so a device that
+    may know the old password is logged out."""
     from identity import sessions  # sessions imports nothing of ours that imports this module
-    key = sessions.throttle_key(user.username)
-    sessions.begin_attempt(session, key)
-    if not user.password_hash or not tpool.execute(secrets.verify_password, user.password_hash, current or ""):
-        raise WrongPassword("Uw huidige wachtwoord is onjuist.", {"field": "current_password"})
     if current == new:
         raise WeakPassword("Kies een ander wachtwoord dan het huidige.", {"field": "new_password"})
     try:
-        user.password_hash = hash_new_password(new, user.username, firm_name)
+        check_policy(new, user.username, firm_name)
     except WeakPassword as exc:
         raise WeakPassword(exc.message, {"field": "new_password"}) from None
+    key = sessions.throttle_key(user.username)
+    sessions.begin_attempt(session, key)  # commits the count, and with it ends the row lock on the user
+    session.refresh(user, with_for_update=True)  # lock it again: a parallel change waits for this one
+    if not user.password_hash or not tpool.execute(secrets.verify_password, user.password_hash, current or ""):
+        raise WrongPassword("Uw huidige wachtwoord is onjuist.", {"field": "current_password"})
+    user.password_hash = tpool.execute(secrets.hash_password, new)
     sessions.record_success(session, key)
     sessions.end_other_sessions(session, user.id, keep_session_id)

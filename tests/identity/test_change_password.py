@@ -50,3 +50,20 @@ def test_guessing_the_current_password_from_a_session_is_throttled_like_a_login(
     assert locked.status_code == 429
     login = portal.api().post("/api/v1/session", json={"username": staff["username"], "password": staff["password"]})
     assert login.status_code == 429
+
+
+def test_a_refused_new_password_is_no_failed_login(portal, monkeypatch):
+    """Only a wrong current password counts towards the login's lock; a weak or unchanged new one does not."""
+    import datetime as dt
+
+    from identity import sessions
+    monkeypatch.setattr(sessions, "_lock_for", lambda failures: dt.timedelta(
+        minutes=1 if failures >= sessions.FREE_FAILURES else 0))
+    firm = Firm(portal)
+    staff = firm.staff()
+    for _ in range(sessions.FREE_FAILURES + 2):
+        weak = staff["api"].put("/api/v1/me/password", json={"current_password": staff["password"],
+                                                             "new_password": "welkom01"})
+        assert weak.status_code == 422 and weak.json()["error"] == "weak_password", weak.text
+    login = portal.api().post("/api/v1/session", json={"username": staff["username"], "password": staff["password"]})
+    assert login.status_code == 200, login.text
