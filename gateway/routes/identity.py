@@ -232,8 +232,8 @@ class ClientUserCreatedOut(Schema):
 
 
 class ActivationReissueIn(Schema):
-    delivery = fields.String(metadata={"description": "'letter' (standaard; een medewerker krijgt de code eenmalig "
-                                                      "getoond) of 'email'"})
+    delivery = fields.String(metadata={"description": "'letter' (een medewerker krijgt de code eenmalig getoond); "
+                                                      "per e-mail alleen bij een nieuw account"})
 
 
 class ActivationReissuedOut(Schema):
@@ -410,7 +410,7 @@ class IdentityRoutes:
 
     @route("POST", "/api/v1/users/<int:user_id>/activation",
            summary="Nieuwe activeringscode (wachtwoord vergeten): brief voor een cliëntgebruiker, eenmalig getoond "
-                   "voor een medewerker, of per e-mail", tags=["users"], body=ActivationReissueIn(),
+                   "voor een medewerker", tags=["users"], body=ActivationReissueIn(),
            response=ActivationReissuedOut(), status=201, errors=[503])
     def reissue_activation(self, request, ctx, user_id):
         return self.identity.reissue_activation(principal=ctx.principal, user_id=user_id, payload=ctx.body)

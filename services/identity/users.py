@@ -256,16 +256,17 @@ def reissue_activation(session, p: Principal, user_id: int, letters, principal: 
                                                  "activeringscode.")
     if not user.active:
         raise Invalid("Deze gebruiker is uitgeschakeld; schakel de gebruiker eerst weer in.", {"field": "user_id"})
-    _email_needed(delivery, user.email)
+    if delivery == "email":
+        # whoever may change the user may also have just changed its address: a new code for an existing
+        # account goes by letter to the client's postal address (or, for staff, to an admin's hands)
+        raise Invalid("Een nieuwe activeringscode voor een bestaand account gaat per brief; het e-mailadres kan "
+                      "intussen gewijzigd zijn.", {"fields": {"delivery": ["Alleen 'letter'."]}})
     code = activation.issue(session, [user])[user.id]
     session.flush()
     events.emit("user_updated", {"user_id": user.id, "firm_id": user.firm_id, "changed": ["activation"]})
-    if user.kind == "staff" and delivery == "letter":  # shown once, to hand over (as a new colleague's)
+    if user.kind == "staff":  # shown once, to hand over (as a new colleague's)
         return {"user_id": user.id, "username": user.username, "activation_code": code, "letter_batch_id": None,
                 "delivery": "shown"}
-    if user.kind == "staff":
-        return {"user_id": user.id, "username": user.username, **_send_code(user, None, code, delivery, letters,
-                                                                              notify, principal)}
     client = session.scalars(sa.select(Client).join(ClientUserLink, ClientUserLink.client_id == Client.id)
                              .where(ClientUserLink.user_id == user.id, scope.charge_filter(p))
                              .order_by(Client.id).limit(1)).first()
