@@ -60,6 +60,10 @@ IDENTITY_TIMEOUT = float(os.environ.get("AKKOORD_IMPORT_IDENTITY_TIMEOUT", "60")
 # Pause before a job that found identity away tries again: doubling from this, at most IDENTITY_RETRY_CAP.
 IDENTITY_RETRY_SECONDS = 5.0
 IDENTITY_RETRY_CAP = 60.0
+# Waits whose attempt is given back. A deadline does not tell identity away from identity slow (it may be
+# working on the batch); past this many waits in a row (~30 minutes) they count as failed attempts again,
+# so a batch identity never finishes in time is given up (MAX_ATTEMPTS), not re-sent for ever.
+IDENTITY_MAX_WAITS = int(os.environ.get("AKKOORD_IMPORT_IDENTITY_MAX_WAITS", "30"))
 WAITING_MESSAGE = "Wacht op de cliëntenadministratie (identity); de import gaat vanzelf verder."
 # Tests set this to a callable(import_id, batch) to simulate a crash mid-commit.
 after_batch_hook = None
@@ -294,12 +298,14 @@ def _wait_for_identity(session, import_id: int, owner: str, reason: str):
     delay = backoff(waits, IDENTITY_RETRY_SECONDS, IDENTITY_RETRY_CAP)
     waiting = {"service": "identity", "message": WAITING_MESSAGE, "waits": waits,
                "since": waiting.get("since") or now().isoformat() + "Z"}
+    refunded = waits <= IDENTITY_MAX_WAITS
     session.execute(sa.update(Import).where(Import.id == import_id, Import.lease_owner == owner).values(
         lease_owner=None, lease_until=now() + delay, summary=dict(record.summary or {}, waiting=waiting),
-        attempts=sa.case((Import.attempts > 0, Import.attempts - 1), else_=0)))
+        attempts=sa.case((Import.attempts > 0, Import.attempts - 1), else_=0) if refunded else Import.attempts))
     session.commit()
     log.warning("import job waits for identity", extra={"import_id": import_id, "status": record.status,
                                                        "waits": waits, "retry_in": round(delay.total_seconds(), 1),
+                                                       "attempt_given_back": refunded,
                                                        "reason": reason})
 
 

@@ -193,3 +193,28 @@ def test_a_job_that_outlives_its_lease_is_not_run_twice(wizard, db_engine, monke
     assert done["result"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 0}
     record, _, _ = _job(db_engine, upload["id"])
     assert record.attempts == 1
+
+
+def test_waits_give_the_attempt_back_only_up_to_a_limit(db_engine, monkeypatch):
+    """A deadline does not tell identity away from identity slow on a batch: after IDENTITY_MAX_WAITS waits in a
+    row the attempt counts again, so MAX_ATTEMPTS ends a batch identity never finishes instead of re-sending it."""
+    from sqlalchemy.orm import Session
+
+    from importer.models import Import
+    monkeypatch.setattr(jobs, "IDENTITY_MAX_WAITS", 2)
+    with Session(db_engine) as session:
+        record = Import(firm_id=1, user_id=1, principal={}, filename="k.csv", kind="csv", status="committing",
+                        attempts=0, summary={})
+        session.add(record)
+        session.commit()
+        import_id = record.id
+        attempts = []
+        for _ in range(4):
+            session.execute(sa.update(Import).where(Import.id == import_id).values(
+                lease_owner="me", attempts=Import.attempts + 1))  # what claim() does
+            session.commit()
+            jobs._wait_for_identity(session, import_id, "me", "upsert_clients: Unavailable")
+            attempts.append(session.scalar(sa.select(Import.attempts).where(Import.id == import_id)))
+        waiting = session.scalar(sa.select(Import.summary).where(Import.id == import_id))["waiting"]
+    assert attempts == [0, 0, 1, 2]  # the first two waits cost nothing, later ones count
+    assert waiting["waits"] == 4 and WAITING in waiting["message"]
