@@ -77,4 +77,4 @@ def change_own(session, user, current: str, new: str, firm_name: str, keep_sessi
         raise WrongPassword("Uw huidige wachtwoord is onjuist.", {"field": "current_password"})
     user.password_hash = tpool.execute(secrets.hash_password, new)
     sessions.record_success(session, key)
-    sessions.end_other_sessions(session, user.id, keep_session_id)
+    sessions.end_sessions_of(session, [user.id], keep_session_id=keep_session_id)

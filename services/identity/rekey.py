@@ -2,12 +2,10 @@
 AKKOORD_SECRET_KEY. PINs and activation codes are known only to their holders, so they cannot be re-hashed
 here: those still made with an older key are counted (a PIN moves when it is next used, pins.py; a code
 ends when used or expired), so the platform team knows when AKKOORD_SECRET_KEY_PREVIOUS can go."""
-import datetime as dt
-
 import sqlalchemy as sa
 
 from chassis import crypto
-from identity import keyed, pins
+from identity import activation, keyed, pins
 from identity.clients import BSN_PURPOSE
 from identity.models import ActivationCode, Client, User
 
@@ -34,7 +32,7 @@ def left_under_previous(conn: sa.Connection) -> dict[str, int]:
         # a hash without a tag predates key rotation: made with an older key, or at least not known to be current
         pins_left += sum(1 for row in rows if pins.key_tag(row.pin_hash) != current.tag)
     codes = ActivationCode.__table__
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = activation.now()
     codes_left = conn.scalar(
         sa.select(sa.func.count()).select_from(codes).join(users, users.c.id == codes.c.user_id)
         .where(codes.c.used_at.is_(None), codes.c.expires_at > now, users.c.active.is_(True),

@@ -132,22 +132,15 @@ def end_all_sessions(session, user_id: int) -> None:
     end_sessions_of(session, [user_id])
 
 
-def end_other_sessions(session, user_id: int, keep_session_id: int | None) -> None:
-    """Every open session of the user but the one it works in now (a password change)."""
-    query = sa.update(Session).where(Session.user_id == user_id, Session.ended_at.is_(None))
-    if keep_session_id is not None:
-        query = query.where(Session.id != keep_session_id)
-    session.execute(query.values(ended_at=now()))
-    principal_changes.mark(session, [user_id])
-
-
-def end_sessions_of(session, user_ids) -> None:
-    """End every open session of these users (deactivated, or their login made stricter)."""
+def end_sessions_of(session, user_ids, keep_session_id: int | None = None) -> None:
+    """End every open session of these users (deactivated, or their login made stricter); ``keep_session_id``:
+    the one a user works in now, which goes on (its own password change)."""
     ids = sorted({int(u) for u in user_ids})
     moment = now()
+    keep = [Session.id != keep_session_id] if keep_session_id is not None else []
     for start in range(0, len(ids), 5000):
         session.execute(sa.update(Session).where(Session.user_id.in_(ids[start:start + 5000]),
-                                                 Session.ended_at.is_(None)).values(ended_at=moment))
+                                                 Session.ended_at.is_(None), *keep).values(ended_at=moment))
     principal_changes.mark(session, ids)
 
 
