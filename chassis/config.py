@@ -54,6 +54,17 @@ def _split_keys(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key.strip() for key in raw.split(",") if key.strip()))
 
 
+def unconfirmed_hours() -> float:
+    """AKKOORD_UNCONFIRMED_HOURS (24): how long letters and notify keep a letter batch or a mail that carries a
+    secret, held unsent, waiting for identity to confirm that the change which issued the secret committed.
+    Identity's confirmation comes through its outbox, so it arrives unless identity rolled back (or the broker
+    stays away longer than this); a batch or mail still held after this time is discarded unsent."""
+    value = float(os.environ.get("AKKOORD_UNCONFIRMED_HOURS", "24"))
+    if value <= 0:
+        raise ValueError("AKKOORD_UNCONFIRMED_HOURS must be positive")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     amqp_uri: str

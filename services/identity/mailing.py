@@ -2,7 +2,8 @@
 e-mail for an action. The mail carries the same fixed labels as the letter (``Gebruikersnaam:``,
 ``Activeringscode:``); notify keeps its body encrypted at rest. PINs never go by e-mail: they travel only
 to letters (SPEC §2). As with letters, a code nobody can receive is never issued: if notify does not take
-the mail, the caller's whole change is rolled back."""
+the mail, the caller's whole change is rolled back; and notify holds the mail unsent until this
+transaction's outbox confirms it (``mails_confirmed``), so a change that rolls back sends nothing."""
 import logging
 import os
 import uuid
@@ -36,9 +37,10 @@ def activation_text(user: User, code: str) -> str:
     ])
 
 
-def send_activation(notify, user: User, code: str, branch_id: int | None) -> None:
+def send_activation(notify, events, user: User, code: str, branch_id: int | None) -> None:
+    key = f"activation:{user.id}:{uuid.uuid4().hex}"
     payload = {"firm_id": user.firm_id, "branch_id": branch_id, "to": user.email, "subject": SUBJECT,
-               "text": activation_text(user, code), "key": f"activation:{user.id}:{uuid.uuid4().hex}"}
+               "text": activation_text(user, code), "key": key, "hold": True}
     try:
         notify.send_email(payload)
     except (UnknownService, RemoteError, AkkoordError) as exc:
@@ -46,3 +48,4 @@ def send_activation(notify, user: User, code: str, branch_id: int | None) -> Non
             "user_id": user.id, "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
         raise MailFailed("De e-mail met de activeringscode kon niet worden verstuurd; er is niets gewijzigd. "
                          "Probeer het later opnieuw, of kies een brief.", {"service": "notify"}) from None
+    events.emit("mails_confirmed", {"firm_id": user.firm_id, "keys": [key]})

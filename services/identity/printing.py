@@ -3,7 +3,9 @@
 A clear secret leaves identity only here, over RPC to letters (SPEC §2). One batch
 per branch, because each branch prints on its own letterhead. If letters cannot
 take the batch, the caller's whole change is rolled back and the failure reported,
-so no secret is ever issued that nobody can read.
+so no secret is ever issued that nobody can read. The reverse holds too: letters keeps each batch
+held until this transaction's outbox confirms it (``letter_batches_confirmed``), so a change that rolls
+back after letters took its batch never has its letters printed.
 """
 import logging
 
@@ -32,7 +34,7 @@ def acting_principal(principal: dict, branch_id: int) -> dict:
             "branch_id": branch_id, "client_ids": [], "superuser_client_ids": [], "rights": [], "session_id": None}
 
 
-def print_batches(letters, principal: dict, kind: str, by_branch: dict[int, list[dict]]) -> list[int]:
+def print_batches(letters, events, principal: dict, kind: str, by_branch: dict[int, list[dict]]) -> list[int]:
     batch_ids = []
     for branch_id in sorted(by_branch):
         items = by_branch[branch_id]
@@ -40,11 +42,14 @@ def print_batches(letters, principal: dict, kind: str, by_branch: dict[int, list
             continue
         try:
             result = letters.create_batch(acting_principal(principal, branch_id),
-                                          {"kind": kind, "branch_id": branch_id, "letters": items})
+                                          {"kind": kind, "branch_id": branch_id, "letters": items, "hold": True})
         except (UnknownService, RemoteError, AkkoordError) as exc:
             log.warning("letters refused a batch", extra={"kind": kind, "branch_id": branch_id, "count": len(items),
                                                           "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
             raise LettersFailed("De brieven konden niet worden aangemaakt; er is niets gewijzigd. "
                                 "Probeer het later opnieuw.", {"service": "letters"}) from None
         batch_ids.append(result["batch_id"])
+    if batch_ids:
+        events.emit("letter_batches_confirmed", {"firm_id": principal.get("firm_id"), "kind": kind,
+                                                 "batch_ids": batch_ids})
     return batch_ids

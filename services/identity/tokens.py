@@ -77,7 +77,7 @@ def issue(session, p: Principal, data: dict, letters, principal: dict, events) -
     events.emit("tokens_issued", {"firm_id": p.firm_id, "user_ids": [u.id for u, _ in pairs],
                                   "confirmation": confirmation, "login": login,
                                   "pin_issued": confirmation == "pin", "by_user_id": p.user_id})
-    batch_ids = printing.print_batches(letters, principal, "pin", by_branch) if by_branch else []
+    batch_ids = printing.print_batches(letters, events, principal, "pin", by_branch) if by_branch else []
     return {"letter_batch_id": batch_ids[0] if batch_ids else None, "letter_batch_ids": batch_ids,
             "users": [{"id": u.id, "username": u.username, "name": u.name, "confirmation": u.confirmation_method,
                        "login": u.login_method, "pin_issued": confirmation == "pin"} for u, _ in pairs]}

@@ -122,13 +122,14 @@ def me(session, p: Principal) -> dict:
 
 
 # -- creating -----------------------------------------------------------------
-def _send_code(user: User, client: Client | None, code: str, delivery: str, letters, notify, principal: dict) -> dict:
+def _send_code(user: User, client: Client | None, code: str, delivery: str, letters, notify, principal: dict,
+               events) -> dict:
     """The activation code to its user: a letter from the client's branch, or an e-mail."""
     branch_id = client.branch_id if client is not None else user.branch_id
     if delivery == "email":
-        mailing.send_activation(notify, user, code, branch_id)
+        mailing.send_activation(notify, events, user, code, branch_id)
         return {"letter_batch_id": None, "delivery": "email"}
-    batch_ids = printing.print_batches(letters, principal, "activation",
+    batch_ids = printing.print_batches(letters, events, principal, "activation",
                                        {branch_id: [printing.entry(user, client, code)]})
     return {"letter_batch_id": batch_ids[0] if batch_ids else None, "delivery": "letter"}
 
@@ -182,7 +183,7 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
     code = activation.issue(session, [user])[user.id]
     session.flush()
     _created_event(events, user, client)
-    sent = _send_code(user, client, code, delivery, letters, notify, principal)
+    sent = _send_code(user, client, code, delivery, letters, notify, principal, events)
     return {"id": user.id, "username": user.username, "linked": False, **sent}
 
 
@@ -241,7 +242,7 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
         created.append({"id": user.id, "username": user.username, "name": user.name, "client_id": client.id})
         _created_event(events, user, client)
     session.flush()
-    batch_ids = printing.print_batches(letters, principal, "activation", by_branch)
+    batch_ids = printing.print_batches(letters, events, principal, "activation", by_branch)
     return {"created": created, "skipped": skipped,
             "letter_batch_id": batch_ids[0] if batch_ids else None, "letter_batch_ids": batch_ids}
 
@@ -274,7 +275,7 @@ def reissue_activation(session, p: Principal, user_id: int, letters, principal: 
         raise Invalid("Deze gebruiker is aan geen cliënt gekoppeld; koppel de gebruiker eerst aan een cliënt.",
                       {"field": "user_id"})
     return {"user_id": user.id, "username": user.username,
-            **_send_code(user, client, code, delivery, letters, notify, principal)}
+            **_send_code(user, client, code, delivery, letters, notify, principal, events)}
 
 
 # -- changing -----------------------------------------------------------------

@@ -10,6 +10,11 @@ that dies (process killed) leaves its lease to expire and the batch is taken ove
 from the start by the next worker. ``purge_expired`` deletes PDFs (and any letters
 left) after the retention time.
 
+A batch that carries secrets identity has not yet committed (``hold``) waits as ``held``: identity asks
+for it inside its transaction and confirms it afterwards through its outbox (``letter_batches_confirmed``),
+so letters never print a PIN or activation code that a rolled-back change never issued. A batch nobody
+confirms within ``AKKOORD_UNCONFIRMED_HOURS`` is discarded unrendered.
+
 Scope: a batch belongs to a firm and a branch; only staff of that firm who see
 that branch (branch staff: their own branch; firm-wide staff: every branch) see it.
 Everyone else gets BatchNotFound, as if it did not exist.
@@ -24,6 +29,7 @@ import eventlet
 import sqlalchemy as sa
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
+from chassis.config import unconfirmed_hours
 from chassis.errors import Invalid, Unavailable
 from letters.exceptions import (BatchNotFound, BatchNotReady, BatchPurged, BatchUnreadable, InvalidLayout,
                                 NotAllowed)
@@ -71,7 +77,8 @@ def create(session, principal, data: dict) -> dict:
     if not principal.sees_branch(branch_id):
         raise BatchNotFound("Deze vestiging bestaat niet.", {"branch_id": branch_id})
     letters = data["letters"]
-    batch = Batch(firm_id=principal.firm_id, branch_id=branch_id, kind=data["kind"], status="queued",
+    batch = Batch(firm_id=principal.firm_id, branch_id=branch_id, kind=data["kind"],
+                  status="held" if data.get("hold") else "queued",
                   total=len(letters), done=0, created_by=principal.user_id,
                   options={"portal_url": data.get("portal_url")})
     session.add(batch)
@@ -85,9 +92,50 @@ def create(session, principal, data: dict) -> dict:
             batch_id=batch.id, block=block,
             content=seal_letters(batch.id, block, [letters[seq] for seq in order[start:start + BLOCK]])))
         eventlet.sleep(0)
-    log.info("letter batch queued", extra={"batch_id": batch.id, "kind": batch.kind, "total": batch.total,
-                                            "firm_id": batch.firm_id, "branch_id": branch_id})
+    log.info("letter batch accepted", extra={"batch_id": batch.id, "kind": batch.kind, "total": batch.total,
+                                              "status": batch.status, "firm_id": batch.firm_id,
+                                              "branch_id": branch_id})
     return {"batch_id": batch.id, "status": batch.status, "total": batch.total}
+
+
+DISCARDED = ("De wijziging waar deze brieven bij horen is niet doorgevoerd; de brieven zijn niet aangemaakt "
+             "en de codes erin gelden niet.")
+
+
+def confirm(session, batch_ids: list[int]) -> list[int]:
+    """identity committed the change behind these held batches: they join the render queue.
+    Gives the ids that were waiting (a redelivered confirmation finds none)."""
+    held = session.execute(sa.select(Batch).where(Batch.id.in_(batch_ids)).with_for_update()).scalars().all()
+    confirmed = []
+    for batch in held:
+        if batch.status == "held":
+            batch.status = "queued"
+            confirmed.append(batch.id)
+        elif batch.status == "discarded":
+            # identity committed after all, later than AKKOORD_UNCONFIRMED_HOURS: its codes are valid, their
+            # letters gone; the firm sends new codes (reported, never silent)
+            log.error("confirmation for a discarded letter batch", extra={"batch_id": batch.id,
+                                                                          "firm_id": batch.firm_id})
+    missing = sorted(set(batch_ids) - {batch.id for batch in held})
+    if missing:
+        log.error("confirmation for unknown letter batches", extra={"batch_ids": missing})
+    if confirmed:
+        log.info("letter batches confirmed", extra={"batch_ids": confirmed})
+    return confirmed
+
+
+def discard_unconfirmed(session, now: dt.datetime | None = None, hours: float | None = None) -> int:
+    """Held batches whose change never committed: their letters (and secrets) are deleted unrendered."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(hours=unconfirmed_hours() if hours is None else hours)
+    ids = session.execute(sa.select(Batch.id).where(Batch.status == "held", Batch.created_at < cutoff)
+                          .with_for_update(skip_locked=True)).scalars().all()
+    if ids:
+        session.execute(sa.delete(LetterBlock).where(LetterBlock.batch_id.in_(ids)))
+        session.execute(sa.update(Batch).where(Batch.id.in_(ids))
+                        .values(status="discarded", error=DISCARDED, finished_at=now))
+        log.warning("unconfirmed letter batches discarded", extra={"batch_ids": ids})
+    return len(ids)
 
 
 # -- read ----------------------------------------------------------------------
@@ -120,7 +168,7 @@ def pdf(session, principal, batch_id: int) -> tuple[dict, Batch, bool]:
     batch = _visible(session, principal, batch_id, lock=True)
     if batch.status == "purged":
         raise BatchPurged("Deze brieven zijn na de bewaartermijn verwijderd.", {"batch_id": batch_id})
-    if batch.status == "failed":
+    if batch.status in ("failed", "discarded"):
         raise BatchNotReady(f"Deze brieven zijn niet aangemaakt: {batch.error or 'onbekende fout'}",
                             {"batch_id": batch_id, "status": batch.status})
     if batch.status != "done":

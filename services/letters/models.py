@@ -36,7 +36,7 @@ class Batch(Base):
     firm_id: Mapped[int] = mapped_column(index=True)
     branch_id: Mapped[int] = mapped_column()
     kind: Mapped[str] = mapped_column(sa.String(20))  # pin | activation
-    # queued -> rendering -> done | failed; done -> purged
+    # [held ->] queued -> rendering -> done | failed; done -> purged; held -> discarded (never confirmed)
     status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)

@@ -29,6 +29,16 @@ class CreateBatchSchema(Schema):
     portal_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     letters = fields.List(fields.Nested(LetterSchema), required=True,
                           validate=validate.Length(min=1, max=MAX_LETTERS))
+    # held until identity confirms (letter_batches_confirmed) that the change issuing these secrets committed
+    hold = fields.Boolean(load_default=False)
+
+
+class BatchesConfirmedSchema(Schema):
+    """identity's ``letter_batches_confirmed`` event."""
+    class Meta:
+        unknown = EXCLUDE
+
+    batch_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1))
 
 
 class BatchRefSchema(Schema):

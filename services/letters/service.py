@@ -2,6 +2,7 @@
 from nameko.timer import timer
 
 from chassis.db import Database
+from chassis.inbox import idempotent_handler
 from chassis.entrypoints import rpc
 from chassis.health import HealthCheck
 from chassis.outbox import EventOutbox
@@ -9,8 +10,8 @@ from chassis.principal import Principal
 from chassis.rpc_client import ServiceRpc
 from letters import batches, certificates
 from letters.jobs import RenderControl, render_jobs
-from letters.models import outbox
-from letters.schemas import BatchRefSchema, CertificateSchema, CreateBatchSchema
+from letters.models import inbox, outbox
+from letters.schemas import BatchesConfirmedSchema, BatchRefSchema, CertificateSchema, CreateBatchSchema
 
 
 class LettersService:
@@ -28,6 +29,11 @@ class LettersService:
         result = batches.create(self.db.session, p, CreateBatchSchema().load(payload))
         self.db.after_commit.append(self.jobs.wake)
         return result
+
+    @idempotent_handler(inbox, "identity", "letter_batches_confirmed")
+    def on_letter_batches_confirmed(self, data, envelope):
+        if batches.confirm(self.db.session, BatchesConfirmedSchema().load(data)["batch_ids"]):
+            self.db.after_commit.append(self.jobs.wake)
 
     @rpc
     def batch_status(self, principal, batch_id):
@@ -60,6 +66,7 @@ class LettersService:
 
     @timer(interval=3600, eager=True)
     def purge_expired(self):
+        batches.discard_unconfirmed(self.db.session)
         count = batches.purge_expired(self.db.session)
         self.db.commit()
         return count

@@ -6,7 +6,12 @@ stored and shown on the gateway's /dev/mail page), ``AKKOORD_SMTP_PORT`` (25),
 ``AKKOORD_SMTP_STARTTLS=1``), ``AKKOORD_MAIL_FROM`` (the address; the display name is
 the branch's name). Same reliability as SMS: idempotent on the key, recorded before
 the attempt, transient SMTP failures retried with backoff, permanent ones (5xx) failed.
+
+A mail that carries a secret identity has not yet committed (``hold``) waits unsent as ``held`` until
+identity confirms it through its outbox (``mails_confirmed``); one never confirmed within
+``AKKOORD_UNCONFIRMED_HOURS`` (the change rolled back) is discarded unsent, its body deleted.
 """
+import datetime as dt
 import html as html_lib
 import logging
 import os
@@ -19,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from chassis import crypto
+from chassis.config import unconfirmed_hours
 from chassis.errors import Conflict, NotFound
 from notify.exceptions import EmailFailed, EmailRefused
 from notify.models import EmailMessage
@@ -105,7 +111,9 @@ def enqueue(session, data: dict, sender_name: str | None, backend: str | None = 
     else:
         message.to_address, message.subject = to, subject
         message.text_enc, message.html_enc = _enc(text), _enc(markup)
-        if message.backend == "outbox":
+        if data.get("hold"):
+            message.status = "held"
+        elif message.backend == "outbox":
             message.status = "sent"  # kept for the developer page; nothing leaves the machine
         else:
             message.status, message.next_attempt_at = "queued", now
@@ -215,6 +223,45 @@ def send(db, data: dict, sender_name: str | None) -> dict:
     return view(message)
 
 
+DISCARDED = "niet verstuurd: de wijziging waar dit bericht bij hoort is niet doorgevoerd"
+
+
+def confirm(session, keys: list[str]) -> list[int]:
+    """identity committed the change behind these held mails: they go out (the delivery pass sends them).
+    Gives the ids that were waiting (a redelivered confirmation finds none)."""
+    rows = session.execute(sa.select(EmailMessage).where(EmailMessage.key.in_(keys))
+                           .with_for_update()).scalars().all()
+    now, confirmed = utcnow(), []
+    for message in rows:
+        if message.status == "held":
+            # the outbox backend only keeps it for the developer page: "sent" is all there is to do
+            message.status = "sent" if message.backend == "outbox" else "queued"
+            message.next_attempt_at, message.updated_at = (None if message.backend == "outbox" else now), now
+            confirmed.append(message.id)
+        elif message.status == "failed" and message.error_message == DISCARDED:
+            log.error("confirmation for a discarded mail", extra={"message_id": message.id})
+    if len(rows) < len(set(keys)):
+        log.error("confirmation for unknown mails", extra={"count": len(set(keys)) - len(rows)})
+    if confirmed:
+        log.info("mails confirmed", extra={"message_ids": confirmed})
+    return confirmed
+
+
+def discard_unconfirmed(session, now=None, hours: float | None = None) -> int:
+    """Held mails whose change never committed: failed unsent, their bodies (with the secret) deleted."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(hours=unconfirmed_hours() if hours is None else hours)
+    rows = session.execute(sa.select(EmailMessage).where(EmailMessage.status == "held",
+                                                         EmailMessage.created_at < cutoff)
+                           .with_for_update(skip_locked=True)).scalars().all()
+    for message in rows:
+        message.status, message.error_message, message.updated_at = "failed", DISCARDED, now
+        message.text_enc = message.html_enc = None
+    if rows:
+        log.warning("unconfirmed mails discarded", extra={"message_ids": [m.id for m in rows]})
+    return len(rows)
+
+
 def claim_due(session, limit: int = 20) -> list[int]:
     now = utcnow()
     rows = session.execute(sa.select(EmailMessage).where(sa.or_(
@@ -255,7 +302,9 @@ def get(session, message_id: int) -> dict:
 
 
 def outbox_page(session, limit: int = 100) -> list[dict]:
-    rows = session.execute(sa.select(EmailMessage).where(EmailMessage.backend == "outbox")
+    # a held mail is not sent (yet, or ever): its code may belong to a change that rolled back
+    rows = session.execute(sa.select(EmailMessage).where(EmailMessage.backend == "outbox",
+                                                         EmailMessage.status != "held")
                            .order_by(EmailMessage.id.desc()).limit(limit)).scalars().all()
     return [detail(row, with_body=True) for row in rows]
 

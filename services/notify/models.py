@@ -15,8 +15,9 @@ from chassis.outbox import define_outbox
 
 SCHEMA = "notify"
 
-# Lifecycle of a message. "sending" is internal (an attempt is in flight).
-STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered")
+# Lifecycle of a message. "sending" is internal (an attempt is in flight). "held" (e-mail): waiting unsent
+# for identity to confirm the change that issued its secret.
+STATUSES = ("held", "queued", "sending", "sent", "delivered", "failed", "undelivered")
 FINAL_STATUSES = ("delivered", "failed", "undelivered")
 
 

@@ -28,6 +28,17 @@ class SendEmailSchema(Schema):
     text = fields.String(load_default="")
     html = fields.String(load_default=None, allow_none=True)
     key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # held unsent until identity confirms (mails_confirmed) that the change issuing its secret committed
+    hold = fields.Boolean(load_default=False)
+
+
+class MailsConfirmedSchema(Schema):
+    """identity's ``mails_confirmed`` event."""
+    class Meta:
+        unknown = EXCLUDE
+
+    keys = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
+                       validate=validate.Length(min=1))
 
 
 class SmsSettingsSchema(Schema):

@@ -16,7 +16,7 @@ from chassis.rpc_client import ServiceRpc
 from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import ClientBranch, inbox, outbox
-from notify.schemas import (ListNewsSchema, PostNewsSchema,
+from notify.schemas import (ListNewsSchema, MailsConfirmedSchema, PostNewsSchema,
                             RequestDecidedSchema, RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
                             SmsSettingsSchema, StatusCallbackSchema)
 
@@ -91,6 +91,15 @@ class NotifyService(client_branches.event_handlers(inbox, ClientBranch)):
         return news.list_for(self.db.session, Principal.load(principal), self.identity, q["page"], q["per_page"])
 
     # -- events ----------------------------------------------------------------------
+    @idempotent_handler(inbox, "identity", "mails_confirmed")
+    def on_mails_confirmed(self, data, envelope):
+        mail.confirm(self.db.session, MailsConfirmedSchema().load(data)["keys"])
+
+    @timer(interval=600)
+    def discard_unconfirmed(self):
+        mail.discard_unconfirmed(self.db.session)
+        self.db.commit()
+
     @idempotent_handler(inbox, "approval", "request_opened")
     def on_request_opened(self, data, envelope):
         notifications.record(self.db.session, "request_opened", RequestOpenedSchema().load(data),

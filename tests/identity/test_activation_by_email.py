@@ -2,15 +2,21 @@
 the mail carries the username and the code on their fixed labels, as the letter does. A new code for an
 existing account goes by letter only."""
 import re
+import time
 
 from tests.identity.helpers import Firm
 from tests.identity.test_users import PASSWORD
 
 
-def _mail_to(portal, address):
-    mails = [m for m in portal.rpc.notify.dev_mail_outbox(limit=500) if m["to"] == address]
-    assert mails, f"no mail to {address}"
-    return mails[0]  # newest first
+def _mail_to(portal, address, timeout=10.0):
+    """The newest mail to the address, once sent: notify holds it until identity's outbox confirms the change."""
+    deadline = time.monotonic() + timeout
+    while True:
+        mails = [m for m in portal.rpc.notify.dev_mail_outbox(limit=500) if m["to"] == address]
+        if mails:
+            return mails[0]  # newest first
+        assert time.monotonic() < deadline, f"no mail to {address}"
+        time.sleep(0.05)
 
 
 def _secrets(mail):
