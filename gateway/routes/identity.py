@@ -260,6 +260,9 @@ class UserPatchIn(Schema):
 class BulkIn(Schema):
     client_ids = fields.List(fields.Integer(), required=True)
     group_id = fields.Integer(load_default=None, allow_none=True)
+    delivery = fields.String(metadata={"description": "'letter' (standaard), of 'email': per e-mail aan het adres van "
+                                                      "de cliënt, per brief aan cliënten zonder adres; elke "
+                                                      "aangemaakte gebruiker meldt welke ('delivery')"})
 
 
 class BulkOut(Schema):

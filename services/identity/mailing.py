@@ -18,6 +18,7 @@ from identity.models import User
 log = logging.getLogger(__name__)
 
 SUBJECT = "Uw activeringscode voor het cliëntenportaal"
+BATCH = 500  # mails per send_emails call
 
 
 def activation_text(user: User, code: str) -> str:
@@ -37,15 +38,41 @@ def activation_text(user: User, code: str) -> str:
     ])
 
 
+def _payload(user: User, code: str, branch_id: int | None) -> dict:
+    return {"firm_id": user.firm_id, "branch_id": branch_id, "to": user.email, "subject": SUBJECT,
+            "text": activation_text(user, code), "key": f"activation:{user.id}:{uuid.uuid4().hex}", "hold": True}
+
+
+def _refused(exc) -> MailFailed:
+    log.warning("notify refused activation mail", extra={
+        "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
+    return MailFailed("De e-mail met de activeringscode kon niet worden verstuurd; er is niets gewijzigd. "
+                      "Probeer het later opnieuw, of kies een brief.", {"service": "notify"})
+
+
 def send_activation(notify, events, user: User, code: str, branch_id: int | None) -> None:
-    key = f"activation:{user.id}:{uuid.uuid4().hex}"
-    payload = {"firm_id": user.firm_id, "branch_id": branch_id, "to": user.email, "subject": SUBJECT,
-               "text": activation_text(user, code), "key": key, "hold": True}
+    payload = _payload(user, code, branch_id)
     try:
         notify.send_email(payload)
     except (UnknownService, RemoteError, AkkoordError) as exc:
-        log.warning("notify refused an activation mail", extra={
-            "user_id": user.id, "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
-        raise MailFailed("De e-mail met de activeringscode kon niet worden verstuurd; er is niets gewijzigd. "
-                         "Probeer het later opnieuw, of kies een brief.", {"service": "notify"}) from None
-    events.emit("mails_confirmed", {"firm_id": user.firm_id, "keys": [key]})
+        raise _refused(exc) from None
+    events.emit("mails_confirmed", {"firm_id": user.firm_id, "keys": [payload["key"]]})
+
+
+def send_activations(notify, events, items: list[tuple[User, int | None, str]]) -> set[int]:
+    """Many activation mails (bulk user creation), ``BATCH`` per call to notify: gives the ids of the users
+    whose mail notify took; a mail it refuses (an address it cannot send to) leaves that user to a letter."""
+    mailed = set()
+    for start in range(0, len(items), BATCH):
+        chunk = items[start:start + BATCH]
+        payloads = [_payload(user, code, branch_id) for user, branch_id, code in chunk]
+        try:
+            answers = notify.send_emails({"mails": payloads})
+        except (UnknownService, RemoteError, AkkoordError) as exc:
+            raise _refused(exc) from None
+        taken = {answer["key"] for answer in answers if answer["status"] != "failed"}
+        keys = [payload["key"] for payload in payloads if payload["key"] in taken]
+        mailed |= {user.id for (user, _, _), payload in zip(chunk, payloads) if payload["key"] in taken}
+        if keys:
+            events.emit("mails_confirmed", {"firm_id": chunk[0][0].firm_id, "keys": keys})
+    return mailed

@@ -234,6 +234,7 @@ class UserPatchSchema(Schema):
 class BulkSchema(Schema):
     client_ids = fields.List(fields.Integer(validate=ID_RANGE), required=True, validate=validate.Length(min=1, max=100_000))
     group_id = fields.Integer(validate=ID_RANGE, load_default=None, allow_none=True)
+    delivery = fields.String(load_default="letter", validate=validate.OneOf(DELIVERIES))
 
 
 class TokensSchema(Schema):

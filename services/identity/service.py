@@ -188,7 +188,7 @@ class IdentityService:
     def bulk_create_users(self, principal, payload):
         data = BulkSchema().load(payload)
         return users.bulk_create(self.db.session, Principal.load(principal), data["client_ids"], data["group_id"],
-                                 self.letters, principal, self.events)
+                                 self.letters, principal, self.events, self.notify, data["delivery"])
 
     @rpc
     def update_user(self, principal, user_id, payload):

@@ -187,8 +187,11 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
     return {"id": user.id, "username": user.username, "linked": False, **sent}
 
 
-def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters, principal: dict, events) -> dict:
-    """The first user (superuser) of each chosen client; clients that already have a user are skipped."""
+def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters, principal: dict, events,
+                notify=None, delivery: str = "letter") -> dict:
+    """The first user (superuser) of each chosen client; clients that already have a user are skipped.
+    Activation codes go by letter; with ``delivery="email"`` by e-mail to each client's address, and by letter
+    to the clients without one (or whose address notify refuses): each created user says which."""
     p.require_staff()
     group = directory.group_for(session, p, group_id, "client") if group_id is not None else None
     default_group = _default_client_group(session, p.firm_id)
@@ -235,13 +238,20 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
         {"user_id": u.id, "client_id": c.id, "superuser": True, "created_at": sessions.now()}
         for u, c in zip(users, todo)])
     codes = activation.issue(session, users)
+    for user, client in zip(users, todo):
+        _created_event(events, user, client)
+    session.flush()
+    mailed = set()
+    if delivery == "email":
+        mailed = mailing.send_activations(notify, events, [(user, client.branch_id, codes[user.id])
+                                                           for user, client in zip(users, todo) if user.email])
     by_branch: dict[int, list] = {}
     created = []
     for user, client in zip(users, todo):
-        by_branch.setdefault(client.branch_id, []).append(printing.entry(user, client, codes[user.id]))
-        created.append({"id": user.id, "username": user.username, "name": user.name, "client_id": client.id})
-        _created_event(events, user, client)
-    session.flush()
+        if user.id not in mailed:
+            by_branch.setdefault(client.branch_id, []).append(printing.entry(user, client, codes[user.id]))
+        created.append({"id": user.id, "username": user.username, "name": user.name, "client_id": client.id,
+                        "delivery": "email" if user.id in mailed else "letter"})
     batch_ids = printing.print_batches(letters, events, principal, "activation", by_branch)
     return {"created": created, "skipped": skipped,
             "letter_batch_id": batch_ids[0] if batch_ids else None, "letter_batch_ids": batch_ids}

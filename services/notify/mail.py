@@ -262,6 +262,23 @@ def discard_unconfirmed(session, now=None, hours: float | None = None) -> int:
     return len(rows)
 
 
+def send_many(db, items: list[dict], sender_names: dict) -> list[dict]:
+    """The send_emails RPC: many mails recorded in one transaction (a bulk of activation mails). Each answer is
+    ``{key, message_id, status}``, with ``error`` for a mail refused (bad address): the caller decides what
+    reaches that person instead. Mails that are not held go out in the delivery pass."""
+    answers = []
+    for data in items:
+        message, created = enqueue(db.session, data, sender_names.get(data.get("branch_id")))
+        if not created and message.firm_id != data.get("firm_id"):
+            raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key", "key": data["key"]})
+        answer = {"key": data["key"], **view(message)}
+        if message.status == "failed":
+            answer["error"] = message.error_message
+        answers.append(answer)
+    db.commit()
+    return answers
+
+
 def claim_due(session, limit: int = 20) -> list[int]:
     now = utcnow()
     rows = session.execute(sa.select(EmailMessage).where(sa.or_(

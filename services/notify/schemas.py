@@ -32,6 +32,10 @@ class SendEmailSchema(Schema):
     hold = fields.Boolean(load_default=False)
 
 
+class SendEmailsSchema(Schema):
+    mails = fields.List(fields.Nested(SendEmailSchema), required=True, validate=validate.Length(min=1, max=1000))
+
+
 class MailsConfirmedSchema(Schema):
     """identity's ``mails_confirmed`` event."""
     class Meta:

@@ -16,8 +16,8 @@ from chassis.rpc_client import ServiceRpc
 from notify import carriers, mail, news, notifications, settings, sms
 from notify.exceptions import DevPageDisabled
 from notify.models import ClientBranch, inbox, outbox
-from notify.schemas import (ListNewsSchema, MailsConfirmedSchema, PostNewsSchema,
-                            RequestDecidedSchema, RequestOpenedSchema, SendEmailSchema, SendSmsSchema, SmsListSchema,
+from notify.schemas import (ListNewsSchema, MailsConfirmedSchema, PostNewsSchema, RequestDecidedSchema,
+                            RequestOpenedSchema, SendEmailSchema, SendEmailsSchema, SendSmsSchema, SmsListSchema,
                             SmsSettingsSchema, StatusCallbackSchema)
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ class NotifyService(client_branches.event_handlers(inbox, ClientBranch)):
         data = SendEmailSchema().load(payload)
         sender = notifications.branch_name(self.identity, data["branch_id"], fallback=None)
         return mail.send(self.db, data, sender)
+
+    @rpc
+    def send_emails(self, payload):
+        mails = SendEmailsSchema().load(payload)["mails"]
+        senders = {branch_id: notifications.branch_name(self.identity, branch_id, fallback=None)
+                   for branch_id in {m["branch_id"] for m in mails}}
+        return mail.send_many(self.db, mails, senders)
 
     @rpc
     def sms_message(self, message_id):

@@ -4,7 +4,7 @@ existing account goes by letter only."""
 import re
 import time
 
-from tests.identity.helpers import Firm
+from tests.identity.helpers import Firm, letter_secrets
 from tests.identity.test_users import PASSWORD
 
 
@@ -59,3 +59,36 @@ def test_email_delivery_needs_an_address_and_changes_nothing_without_one(portal)
             if u["name"] == "Zonder Mail"] == []
     wrong = firm.admin.post(f"/api/v1/clients/{client['id']}/users", json={"name": "X", "delivery": "duif"})
     assert wrong.status_code == 422
+
+
+def test_bulk_users_get_their_codes_by_email_and_clients_without_an_address_by_letter(portal):
+    firm = Firm(portal)
+    with_mail = [firm.client(i % 2, contact=f"Mail Contact {i}", email=f"bulk{i}@klant.example") for i in range(2)]
+    without = firm.client(1, contact="Post Contact")
+    answer = firm.admin.post("/api/v1/users/bulk", json={"client_ids": [c["id"] for c in with_mail + [without]],
+                                                         "delivery": "email"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    by_client = {u["client_id"]: u for u in body["created"]}
+    assert [by_client[c["id"]]["delivery"] for c in with_mail] == ["email", "email"]
+    assert by_client[without["id"]]["delivery"] == "letter"
+    assert len(body["letter_batch_ids"]) == 1  # only the client without an address gets a letter
+    by_letter = letter_secrets(portal, firm.admin_principal, body["letter_batch_id"])
+    assert set(by_letter) == {by_client[without["id"]]["username"]}
+    for i, client in enumerate(with_mail):
+        username, code = _secrets(_mail_to(portal, f"bulk{i}@klant.example"))
+        assert username == by_client[client["id"]]["username"]
+        activated = portal.api().post("/api/v1/activate", json={"username": username, "activation_code": code,
+                                                                "password": PASSWORD})
+        assert activated.status_code == 200, activated.text
+    wrong = firm.admin.post("/api/v1/users/bulk", json={"client_ids": [without["id"]], "delivery": "duif"})
+    assert wrong.status_code == 422, wrong.text
+
+
+def test_bulk_by_email_with_notify_away_creates_nobody(portal):
+    firm = Firm(portal)
+    client = firm.client(0, email="weg@klant.example")
+    next(c for c in portal.runner.containers if c.service_name == "notify").stop()
+    refused = firm.admin.post("/api/v1/users/bulk", json={"client_ids": [client["id"]], "delivery": "email"})
+    assert refused.status_code == 503 and refused.json()["error"] == "mail_unavailable", refused.text
+    assert firm.admin.get(f"/api/v1/clients/{client['id']}/users").json()["items"] == []
