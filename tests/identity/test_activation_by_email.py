@@ -65,16 +65,18 @@ def test_bulk_users_get_their_codes_by_email_and_clients_without_an_address_by_l
     firm = Firm(portal)
     with_mail = [firm.client(i % 2, contact=f"Mail Contact {i}", email=f"bulk{i}@klant.example") for i in range(2)]
     without = firm.client(1, contact="Post Contact")
-    answer = firm.admin.post("/api/v1/users/bulk", json={"client_ids": [c["id"] for c in with_mail + [without]],
-                                                         "delivery": "email"})
+    # an address the client record takes but the mail server would not: notify refuses it, a letter goes instead
+    unsendable = firm.client(1, contact="Fout Adres", email="fout@klant.n")
+    chosen = [c["id"] for c in with_mail + [without, unsendable]]
+    answer = firm.admin.post("/api/v1/users/bulk", json={"client_ids": chosen, "delivery": "email"})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     by_client = {u["client_id"]: u for u in body["created"]}
     assert [by_client[c["id"]]["delivery"] for c in with_mail] == ["email", "email"]
-    assert by_client[without["id"]]["delivery"] == "letter"
-    assert len(body["letter_batch_ids"]) == 1  # only the client without an address gets a letter
+    assert by_client[without["id"]]["delivery"] == by_client[unsendable["id"]]["delivery"] == "letter"
+    assert len(body["letter_batch_ids"]) == 1  # only the clients without a usable address get a letter
     by_letter = letter_secrets(portal, firm.admin_principal, body["letter_batch_id"])
-    assert set(by_letter) == {by_client[without["id"]]["username"]}
+    assert set(by_letter) == {by_client[without["id"]]["username"], by_client[unsendable["id"]]["username"]}
     for i, client in enumerate(with_mail):
         username, code = _secrets(_mail_to(portal, f"bulk{i}@klant.example"))
         assert username == by_client[client["id"]]["username"]
