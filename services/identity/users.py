@@ -174,9 +174,12 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
     group = _client_group(session, p, data.get("group_id"), client)
     if p.is_client and data.get("group_id") is not None and set(group.rights or []) - set(p.rights):
         raise NotAllowed(NOT_HELD)  # a superuser's own choice of group: the same rule as changing rights
+    rights = list(group.rights) if group else []
+    if p.is_client:  # the client's or firm's default group: a superuser still passes on only what it holds
+        rights = [right for right in rights if right in p.rights]
     user = User(firm_id=client.firm_id, kind="client", username=username, name=data["name"],
                 email=data.get("email"), mobile=_mobile(data.get("mobile")), branch_id=None,
-                group_id=group.id if group else None, rights=list(group.rights) if group else [],
+                group_id=group.id if group else None, rights=rights,
                 active=True, confirmation_method="pin", login_method="password", pin_failures=0, failed_logins=0)
     directory.add_user(session, user)
     session.add(ClientUserLink(user_id=user.id, client_id=client.id, superuser=superuser))

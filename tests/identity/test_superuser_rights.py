@@ -66,3 +66,24 @@ def test_superuser_cannot_create_a_colleague_in_a_group_with_more_rights(portal)
     # staff choose any client group
     assert firm.admin.post(f"/api/v1/clients/{a['id']}/users", json={"name": "Via Kantoor",
                                                                      "group_id": wide["id"]}).status_code == 201
+
+
+def test_a_colleague_in_the_default_group_gets_no_right_its_superuser_lost(portal):
+    """The firm took approving away from the superuser: a colleague it creates without naming a group (so in
+    the firm's default client group, which approves) must not approve either, or the superuser would
+    approve through an account it made for itself."""
+    firm = Firm(portal)
+    a = firm.client(0)
+    boss, boss_api = new_client_user(portal, firm, firm.admin, a["id"], superuser=True, name="Anna Baas")
+    held = boss_api.get("/api/v1/me").json()["rights"]
+    assert "approval" in held
+    assert firm.admin.patch(f"/api/v1/users/{boss['id']}",
+                            json={"rights": [r for r in held if r != "approval"]}).status_code == 200
+    firm.portal.drop_cached_principals()
+    made = boss_api.post(f"/api/v1/clients/{a['id']}/users", json={"name": "Eigen Tweede Account"})
+    assert made.status_code == 201, made.text
+    assert "approval" not in rights_of(firm, a["id"], made.json()["id"])
+    assert sorted(rights_of(firm, a["id"], made.json()["id"])) == sorted(r for r in held if r != "approval")
+    # staff creating the same colleague give the group's rights in full
+    by_staff = firm.admin.post(f"/api/v1/clients/{a['id']}/users", json={"name": "Via Kantoor"}).json()
+    assert "approval" in rights_of(firm, a["id"], by_staff["id"])
