@@ -186,6 +186,8 @@ class ClientIn(Schema):
     phone = fields.String(allow_none=True)
     mobile = fields.String(allow_none=True)
     contact = fields.String(allow_none=True)
+    branch = fields.String(allow_none=True, metadata={"description": "De vestiging bij naam (SPEC §3, kolom "
+                                                                     "Vestiging); of branch_id"})
     branch_id = fields.Integer(allow_none=True)
     group_id = fields.Integer(allow_none=True)
 

@@ -153,9 +153,16 @@ def mask_bsn(bsn: str | None) -> str | None:
 
 
 # -- views --------------------------------------------------------------------
-def view(client: Client, full_bsn: bool = False) -> dict:
+def branch_names(session, clients) -> dict[int, str]:
+    """The names of these clients' branches (the ``branch`` field of SPEC §3), one query for a page."""
+    ids = {c.branch_id for c in clients}
+    return dict(session.execute(sa.select(Branch.id, Branch.name).where(Branch.id.in_(ids))).all()) if ids else {}
+
+
+def view(client: Client, full_bsn: bool = False, branches: dict[int, str] | None = None) -> dict:
     bsn = decrypt_bsn(client.bsn_encrypted)
-    data = {"id": client.id, "firm_id": client.firm_id, "branch_id": client.branch_id}
+    data = {"id": client.id, "firm_id": client.firm_id, "branch_id": client.branch_id,
+            "branch": (branches or {}).get(client.branch_id)}
     for key in PLAIN:
         data[key] = getattr(client, key)
     data["bsn"] = bsn if full_bsn else mask_bsn(bsn)
@@ -182,7 +189,7 @@ def _search_text(client: Client) -> str:
 def get(session, p: Principal, client_id: int) -> dict:
     found = scope.client(session, p, client_id)
     # Staff who open a client see its BSN; everyone else sees it masked.
-    return view(found, full_bsn=p.is_staff)
+    return view(found, full_bsn=p.is_staff, branches=branch_names(session, [found]))
 
 
 def search(session, p: Principal, q: str | None, branch_id: int | None, page: int, per_page: int) -> dict:
@@ -220,7 +227,8 @@ def search(session, p: Principal, q: str | None, branch_id: int | None, page: in
             total = offset + len(rows)  # the last page: the total is known without counting
         else:
             total = session.scalar(sa.select(sa.func.count()).select_from(Client).where(*where))
-    return {"items": [view(c) for c in rows], "total": total, "page": page, "per_page": per_page}
+    names = branch_names(session, rows)
+    return {"items": [view(c, branches=names) for c in rows], "total": total, "page": page, "per_page": per_page}
 
 
 def by_numbers(session, p: Principal, numbers: list[str]) -> dict:
@@ -339,7 +347,7 @@ def create(session, p: Principal, data: dict, events) -> dict:
     session.add(client)
     session.flush()
     events.emit("client_created", event_data(client))
-    return view(client, full_bsn=True)
+    return view(client, full_bsn=True, branches=branch_names(session, [client]))
 
 
 def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
@@ -369,7 +377,7 @@ def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
         client.updated_at = now()
         session.flush()
         events.emit("client_updated", event_data(client))
-    return view(client, full_bsn=True)
+    return view(client, full_bsn=True, branches=branch_names(session, [client]))
 
 
 class _Branches:

@@ -117,3 +117,18 @@ def test_client_search_by_name_number_kvk_with_branch_filter_and_paging(portal):
     assert utrecht["total"] == 6 and {c["branch_id"] for c in utrecht["items"]} == {firm.branch_ids[1]}
     assert api.get("/api/v1/clients", params={"q": "100%_"}).json()["total"] == 0
     assert api.get("/api/v1/clients", params={"per_page": 0}).status_code == 422
+
+
+def test_a_client_names_its_branch_by_name_as_the_import_does(portal):
+    """SPEC §3: a client's fields carry the table's names (branch: Vestiging) plus id and branch_id."""
+    firm = Firm(portal)
+    created = firm.admin.post("/api/v1/clients", json={"number": "30001", "name": "Bij Naam BV", "branch": "utrecht"})
+    assert created.status_code == 201, created.text
+    assert created.json()["branch_id"] == firm.branch_ids[1] and created.json()["branch"] == "Utrecht"
+    moved = firm.admin.patch(f"/api/v1/clients/{created.json()['id']}", json={"branch": "Amsterdam"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["branch_id"] == firm.branch_ids[0] and moved.json()["branch"] == "Amsterdam"
+    assert firm.admin.get(f"/api/v1/clients/{created.json()['id']}").json()["branch"] == "Amsterdam"
+    assert firm.admin.get("/api/v1/clients", params={"q": "30001"}).json()["items"][0]["branch"] == "Amsterdam"
+    unknown = firm.admin.post("/api/v1/clients", json={"number": "30002", "name": "Nergens BV", "branch": "Zwolle"})
+    assert unknown.status_code == 422, unknown.text
