@@ -2,7 +2,7 @@
 import os
 
 import eventlet
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from chassis.errors import Unavailable
 
@@ -199,6 +199,11 @@ class ClientOut(ClientIn):
     updated_at = fields.String()
 
 
+class ClientShowQuery(Schema):
+    show = fields.String(load_default=None, validate=validate.OneOf(["bsn"]),
+                         metadata={"description": "'bsn': het volledige BSN (alleen medewerkers; vastgelegd)"})
+
+
 class ClientQuery(Schema):
     q = fields.String(load_default=None)
     branch_id = fields.Integer(load_default=None)
@@ -387,9 +392,12 @@ class IdentityRoutes:
     def create_client(self, request, ctx):
         return self.identity.create_client(principal=ctx.principal, payload=ctx.body)
 
-    @route("GET", "/api/v1/clients/<int:client_id>", summary="Eén cliënt", tags=["clients"], response=ClientOut())
+    @route("GET", "/api/v1/clients/<int:client_id>", summary="Eén cliënt (BSN gemaskeerd; ?show=bsn toont het "
+           "volledige BSN aan een medewerker, en legt dat vast)", tags=["clients"], query=ClientShowQuery(),
+           response=ClientOut())
     def get_client(self, request, ctx, client_id):
-        return self.identity.get_client(principal=ctx.principal, client_id=client_id)
+        return self.identity.get_client(principal=ctx.principal, client_id=client_id,
+                                        reveal_bsn=ctx.query.get("show") == "bsn")
 
     @route("PATCH", "/api/v1/clients/<int:client_id>", summary="Cliënt wijzigen", tags=["clients"],
            body=ClientIn(), response=ClientOut())

@@ -1,5 +1,6 @@
 """Clients: the firm's companies and persons (SPEC §3), their fields, search and import upserts."""
 import datetime as dt
+import logging
 import re
 import unicodedata
 
@@ -17,6 +18,8 @@ from identity import scope
 from identity.exceptions import ClientNumberTaken, NotAllowed
 from identity.mobiles import normalise_mobile
 from identity.models import Branch, Client, Group, User
+
+log = logging.getLogger(__name__)
 
 # Every client field of SPEC §3 (the HTTP/RPC names), in the template's order.
 FIELDS = ("number", "name", "legal_form", "kvk", "bsn", "rsin", "vat", "street", "house_number", "postcode",
@@ -186,10 +189,17 @@ def _search_text(client: Client) -> str:
 
 
 # -- reading ------------------------------------------------------------------
-def get(session, p: Principal, client_id: int) -> dict:
+def get(session, p: Principal, client_id: int, reveal_bsn: bool = False) -> dict:
+    """One client, its BSN masked (SPEC §3). Staff who need the number ask for it explicitly, and every such
+    look is logged (who, which client; never the number): a BSN is a special personal number (AVG)."""
     found = scope.client(session, p, client_id)
-    # Staff who open a client see its BSN; everyone else sees it masked.
-    return view(found, full_bsn=p.is_staff, branches=branch_names(session, [found]))
+    if reveal_bsn:
+        if not p.is_staff:
+            raise NotAllowed("Alleen medewerkers van het kantoor zien het volledige BSN.")
+        if found.bsn_encrypted:
+            log.info("bsn revealed", extra={"audit": True, "user_id": p.user_id, "firm_id": p.firm_id,
+                                            "client_id": found.id})
+    return view(found, full_bsn=reveal_bsn, branches=branch_names(session, [found]))
 
 
 def search(session, p: Principal, q: str | None, branch_id: int | None, page: int, per_page: int) -> dict:
@@ -347,7 +357,7 @@ def create(session, p: Principal, data: dict, events) -> dict:
     session.add(client)
     session.flush()
     events.emit("client_created", event_data(client))
-    return view(client, full_bsn=True, branches=branch_names(session, [client]))
+    return view(client, branches=branch_names(session, [client]))
 
 
 def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
@@ -377,7 +387,7 @@ def update(session, p: Principal, client_id: int, data: dict, events) -> dict:
         client.updated_at = now()
         session.flush()
         events.emit("client_updated", event_data(client))
-    return view(client, full_bsn=True, branches=branch_names(session, [client]))
+    return view(client, branches=branch_names(session, [client]))
 
 
 class _Branches:

@@ -130,8 +130,8 @@ class IdentityService:
                               q["per_page"])
 
     @rpc(read_only=True)
-    def get_client(self, principal, client_id):
-        return clients.get(self.db.session, Principal.load(principal), int(client_id))
+    def get_client(self, principal, client_id, reveal_bsn=False):
+        return clients.get(self.db.session, Principal.load(principal), int(client_id), reveal_bsn=reveal_bsn is True)
 
     @rpc
     def create_client(self, principal, payload):

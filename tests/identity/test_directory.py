@@ -60,9 +60,10 @@ def test_client_fields_are_normalised_validated_and_bsn_masked(portal, db_engine
     assert created.status_code == 201, created.text
     client = created.json()
     assert client["kvk"] == "00123456" and client["postcode"] == "1015 CJ" and client["mobile"] == "+31612345678"
-    assert client["bsn"] == "111222333"  # staff who open the client see it
-    fetched = firm.admin.get(f"/api/v1/clients/{client['id']}").json()
-    assert fetched["bsn"] == "111222333"
+    assert client["bsn"] == "******333"  # shown masked (SPEC §3), also to the staff who typed it
+    assert firm.admin.get(f"/api/v1/clients/{client['id']}").json()["bsn"] == "******333"
+    fetched = firm.admin.get(f"/api/v1/clients/{client['id']}", params={"show": "bsn"}).json()
+    assert fetched["bsn"] == "111222333"  # staff who need it ask for it (and that is logged)
     listed = firm.admin.get("/api/v1/clients", params={"q": "20001"}).json()["items"]
     assert listed[0]["bsn"] == "******333"  # lists show it masked
     with db_engine.connect() as conn:
@@ -132,3 +133,21 @@ def test_a_client_names_its_branch_by_name_as_the_import_does(portal):
     assert firm.admin.get("/api/v1/clients", params={"q": "30001"}).json()["items"][0]["branch"] == "Amsterdam"
     unknown = firm.admin.post("/api/v1/clients", json={"number": "30002", "name": "Nergens BV", "branch": "Zwolle"})
     assert unknown.status_code == 422, unknown.text
+
+
+def test_the_full_bsn_is_shown_only_to_staff_who_ask_and_each_look_is_logged(portal, caplog):
+    from tests.identity.test_users import new_client_user
+    firm = Firm(portal)
+    client = firm.client(0, bsn="111222333")
+    assert client["bsn"] == "******333"
+    user, client_api = new_client_user(portal, firm, firm.admin, client["id"], superuser=True)
+    assert client_api.get(f"/api/v1/clients/{client['id']}").json()["bsn"] == "******333"
+    refused = client_api.get(f"/api/v1/clients/{client['id']}", params={"show": "bsn"})
+    assert refused.status_code == 403, refused.text
+    with caplog.at_level("INFO", logger="identity.clients"):
+        shown = firm.admin.get(f"/api/v1/clients/{client['id']}", params={"show": "bsn"})
+    assert shown.status_code == 200 and shown.json()["bsn"] == "111222333"
+    [look] = [r for r in caplog.records if r.getMessage() == "bsn revealed"]
+    assert (look.user_id, look.client_id) == (firm.data["admin_user_id"], client["id"])
+    assert "111222333" not in caplog.text
+    assert firm.admin.get(f"/api/v1/clients/{client['id']}", params={"show": "alles"}).status_code == 422
