@@ -33,7 +33,9 @@ class SmsSettingsIn(Schema):
 
     enabled = fields.Boolean()
     sender = fields.String(allow_none=True)
-    daily_cap = fields.Integer()
+    daily_cap = fields.Integer(metadata={"description": "Maximum aantal sms-meldingen per dag; codes (inloggen, "
+                                                        "accorderen, nieuw nummer) gaan altijd door, met hun eigen "
+                                                        "grens per nummer"})
     approval_sms = fields.Boolean()
 
 

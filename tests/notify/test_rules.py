@@ -105,12 +105,17 @@ def test_daily_cap_per_firm_over_http(twilio_portal, fake_twilio):
     admin = twilio_portal.login(firm["admin"]["username"], firm["admin"]["password"])
     assert admin.put("/api/v1/settings/sms", json={"daily_cap": 2}).status_code == 200
     for _ in range(2):
-        twilio_portal.rpc.notify.send_sms(payload=sms(firm["firm_id"]))
-    error = refused(twilio_portal, sms(firm["firm_id"]), expected="SmsLimitReached")
+        twilio_portal.rpc.notify.send_sms(payload=sms(firm["firm_id"], purpose="approval_notice"))
+    error = refused(twilio_portal, sms(firm["firm_id"], purpose="approval_notice"), expected="SmsLimitReached")
     assert error.details["reason"] == "daily_cap" and "dagelijkse maximum van 2" in error.message
     assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 2
-    twilio_portal.rpc.notify.send_sms(payload=sms(no_firm()))  # other firms are not capped
+    twilio_portal.rpc.notify.send_sms(payload=sms(no_firm(), purpose="approval_notice"))  # other firms: no cap
     assert len(fake_twilio.received) == 3
+    # a day of notices never locks SMS users out: login, approval and new-number codes still go
+    for purpose in ("login", "confirm", "mobile"):
+        twilio_portal.rpc.notify.send_sms(payload=sms(firm["firm_id"], purpose=purpose))
+    assert len(fake_twilio.received) == 6
+    assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 5
 
 
 def test_code_limit_carries_retry_after_to_http(twilio_portal, fake_twilio):
