@@ -122,7 +122,7 @@ def import_file(number):
 
 
 def bsn_of(api, client_id):
-    answer = api.get(f"/api/v1/clients/{client_id}")
+    answer = api.get(f"/api/v1/clients/{client_id}", params={"show": "bsn"})
     assert answer.status_code == 200, answer.text
     return answer.json()["bsn"]
 
