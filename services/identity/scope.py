@@ -12,6 +12,14 @@ from identity.models import Branch, Client, ClientUserLink, User
 
 CLIENT_GONE = "Deze cliënt bestaat niet."
 USER_GONE = "Deze gebruiker bestaat niet."
+NO_USERS_RIGHT = "Voor het beheren van cliëntgebruikers (accounts, activeringscodes, PIN-codes) heeft u het recht " \
+                 "'Gebruikers' nodig."
+
+
+def staff_manages_users(p: Principal) -> bool:
+    """Staff manage client users (their accounts, activation codes, PINs, login and confirmation methods) with
+    the ``users`` module or as admins: a colleague who only posts news never issues a client's secrets."""
+    return p.is_staff and (p.has_right("users") or p.has_right("admin"))
 
 
 def client_filter(p: Principal):
@@ -122,6 +130,8 @@ def change_refused(session, p: Principal, user: User) -> str | None:
     if p.is_staff:
         if user.kind != "client":
             return None  # staff users: the admin rules follow in users.update_user
+        if not staff_manages_users(p):
+            return NO_USERS_RIGHT
         return OTHER_BRANCH if beyond_charge(session, p, [user.id]) else None
     if not p.is_client or user.kind != "client" or not session.scalar(
             sa.select(ClientUserLink.id).join(Client, Client.id == ClientUserLink.client_id)
@@ -131,7 +141,8 @@ def change_refused(session, p: Principal, user: User) -> str | None:
 
 
 def may_manage_client_users(p: Principal, client_id: int) -> bool:
-    """Staff (in scope) manage every client's users; a client superuser only its own client's."""
+    """Staff (in scope, with the users right) manage every client's users; a client superuser only its own
+    client's."""
     if p.is_staff:
-        return True
+        return staff_manages_users(p)
     return p.is_client and client_id in p.superuser_client_ids

@@ -16,8 +16,9 @@ so letters never print a PIN or activation code that a rolled-back change never 
 confirms within ``AKKOORD_UNCONFIRMED_HOURS`` is discarded unrendered.
 
 Scope: a batch belongs to a firm and a branch; only staff of that firm who see
-that branch (branch staff: their own branch; firm-wide staff: every branch) see it.
-Everyone else gets BatchNotFound, as if it did not exist.
+that branch (branch staff: their own branch; firm-wide staff: every branch) and who
+manage client users (the ``users`` right, or ``admin``: the letters carry PINs and
+activation codes) see it. Everyone else gets BatchNotFound, as if it did not exist.
 """
 import base64
 import datetime as dt
@@ -61,7 +62,8 @@ def _visible(session, principal, batch_id: int, lock: bool = False) -> Batch:
         query = query.with_for_update()
     batch = session.execute(query).scalar_one_or_none()
     if (batch is None or not principal.is_staff or principal.firm_id != batch.firm_id
-            or not principal.sees_branch(batch.branch_id)):
+            or not principal.sees_branch(batch.branch_id)
+            or not (principal.has_right("users") or principal.has_right("admin"))):
         raise BatchNotFound("Deze brievenbatch bestaat niet.", {"batch_id": batch_id})
     return batch
 

@@ -37,7 +37,12 @@ class Firm:
         return response.json()
 
     def staff(self, branch_index=None, rights_group=None, password=None):
-        """A staff user (branch or firm-wide), activated with its code, logged in."""
+        """A staff user (branch or firm-wide), activated with its code, logged in; in the usual staff group
+        (every module but Beheer) unless ``rights_group`` names another ("none": no group, no rights)."""
+        if rights_group is None:
+            rights_group = self._usual_staff_group()
+        elif rights_group == "none":
+            rights_group = None
         username = f"staff-{uuid.uuid4().hex[:8]}"
         body = {"username": username, "name": "Sam Medewerker", "email": f"{username}@example.nl",
                 "branch_id": None if branch_index is None else self.branch_ids[branch_index],
@@ -52,6 +57,11 @@ class Firm:
         api = self.portal.login(username, password)
         return {"id": created["id"], "username": username, "password": password, "api": api,
                 "principal": principal_of(self.portal, api)}
+
+    def _usual_staff_group(self):
+        if getattr(self, "_usual_group", None) is None:
+            self._usual_group = self.staff_group()
+        return self._usual_group
 
     def staff_group(self, rights=("approval", "documents", "news", "users", "filing")):
         response = self.admin.post("/api/v1/groups", json={"name": f"Medewerkers {uuid.uuid4().hex[:6]}",
