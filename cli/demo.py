@@ -62,6 +62,7 @@ def run():
         print("\n".join([
             "",
             f"akkoord draait op {base_url}   (services: {', '.join(names)})",
+            f"  portaal (inloggen, accorderen): {base_url}/inloggen   activeren: {base_url}/activeren",
             f"  API-documentatie: {base_url}/api/v1/openapi.json",
             *([f"  verstuurde sms en e-mail (ontwikkelpagina's): {base_url}/dev/sms  {base_url}/dev/mail"]
               if settings.dev_pages else []),

@@ -13,11 +13,12 @@ from gateway.routes.identity import IdentityRoutes
 from gateway.routes.importer import ImportRoutes
 from gateway.routes.letters import LettersRoutes
 from gateway.routes.notify import NotifyRoutes
+from gateway.routes.pages import PageRoutes
 from gateway.routes.system import SystemRoutes
 
 
 class GatewayService(IdentityRoutes, ImportRoutes, ApprovalRoutes, NotifyRoutes, LettersRoutes,
-                     FilingRoutes, SystemRoutes):
+                     FilingRoutes, SystemRoutes, PageRoutes):
     name = "gateway"
 
     identity = ServiceRpc("identity")

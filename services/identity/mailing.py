@@ -24,7 +24,8 @@ BATCH = 500  # mails per send_emails call
 def activation_text(user: User, code: str) -> str:
     days = TTL.days
     portal = os.environ.get("AKKOORD_PUBLIC_URL")
-    where = f"Activeer uw account op {portal.rstrip('/')} met:" if portal else "Activeer uw account in het portaal met:"
+    where = (f"Activeer uw account op {portal.rstrip('/')}/activeren met:" if portal
+             else "Activeer uw account in het portaal (Account activeren) met:")
     return "\n".join([
         f"Beste {user.name},",
         "",

@@ -8,6 +8,7 @@ held until this transaction's outbox confirms it (``letter_batches_confirmed``),
 back after letters took its batch never has its letters printed.
 """
 import logging
+import os
 
 from nameko.exceptions import RemoteError, UnknownService
 
@@ -23,6 +24,12 @@ def entry(user: User, client: Client | None, secret: str) -> dict:
             "street": (client.street if client else None) or "", "house_number": (client.house_number if client else None) or "",
             "postcode": (client.postcode if client else None) or "", "city": (client.city if client else None) or "",
             "country": (client.country if client else None) or "", "username": user.username, "secret": secret}
+
+
+def portal_address() -> str | None:
+    """The portal's public address (AKKOORD_PUBLIC_URL) that the letters tell clients to go to."""
+    url = (os.environ.get("AKKOORD_PUBLIC_URL") or "").strip().rstrip("/")
+    return url[:200] or None
 
 
 def acting_principal(principal: dict, branch_id: int) -> dict:
@@ -42,7 +49,8 @@ def print_batches(letters, events, principal: dict, kind: str, by_branch: dict[i
             continue
         try:
             result = letters.create_batch(acting_principal(principal, branch_id),
-                                          {"kind": kind, "branch_id": branch_id, "letters": items, "hold": True})
+                                          {"kind": kind, "branch_id": branch_id, "letters": items, "hold": True,
+                                           "portal_url": portal_address()})
         except (UnknownService, RemoteError, AkkoordError) as exc:
             log.warning("letters refused a batch", extra={"kind": kind, "branch_id": branch_id, "count": len(items),
                                                           "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
