@@ -59,9 +59,13 @@ def unconfirmed_hours() -> float:
     secret, held unsent, waiting for identity to confirm that the change which issued the secret committed.
     Identity's confirmation comes through its outbox, so it arrives unless identity rolled back (or the broker
     stays away longer than this); a batch or mail still held after this time is discarded unsent."""
-    value = float(os.environ.get("AKKOORD_UNCONFIRMED_HOURS", "24"))
-    if value <= 0:
-        raise ValueError("AKKOORD_UNCONFIRMED_HOURS must be positive")
+    raw = os.environ.get("AKKOORD_UNCONFIRMED_HOURS", "").strip() or "24"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise ValueError(f"AKKOORD_UNCONFIRMED_HOURS must be a positive number of hours, not {raw!r}")
     return value
 
 
@@ -77,6 +81,7 @@ class Settings:
     twilio_api_base: str | None
     dev_pages: bool
     trusted_proxies: int
+    unconfirmed_hours: float
 
     @property
     def platform_token(self) -> str:
@@ -104,6 +109,7 @@ def load() -> Settings:
         twilio_api_base=env.get("TWILIO_API_BASE"),
         dev_pages=dev_pages(),
         trusted_proxies=trusted_proxies(),
+        unconfirmed_hours=unconfirmed_hours(),  # read here too, so a bad value stops the start, not a timer
     )
 
 

@@ -396,8 +396,10 @@ class IdentityRoutes:
            "volledige BSN aan een medewerker, en legt dat vast)", tags=["clients"], query=ClientShowQuery(),
            response=ClientOut())
     def get_client(self, request, ctx, client_id):
-        return self.identity.get_client(principal=ctx.principal, client_id=client_id,
-                                        reveal_bsn=ctx.query.get("show") == "bsn")
+        if ctx.query.get("show") == "bsn":
+            return self.identity.get_client(principal=ctx.principal, client_id=client_id, reveal_bsn=True)
+        # asked without the argument: an identity replica older than ?show=bsn still answers (rolling upgrade)
+        return self.identity.get_client(principal=ctx.principal, client_id=client_id)
 
     @route("PATCH", "/api/v1/clients/<int:client_id>", summary="Cliënt wijzigen", tags=["clients"],
            body=ClientIn(), response=ClientOut())

@@ -8,7 +8,7 @@ import logging
 import os
 import uuid
 
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from chassis.errors import AkkoordError
 from identity.activation import TTL
@@ -55,7 +55,7 @@ def send_activation(notify, events, user: User, code: str, branch_id: int | None
     payload = _payload(user, code, branch_id)
     try:
         notify.send_email(payload)
-    except (UnknownService, RemoteError, AkkoordError) as exc:
+    except (UnknownService, MethodNotFound, RemoteError, AkkoordError) as exc:
         raise _refused(exc) from None
     events.emit("mails_confirmed", {"firm_id": user.firm_id, "keys": [payload["key"]]})
 
@@ -69,7 +69,7 @@ def send_activations(notify, events, items: list[tuple[User, int | None, str]]) 
         payloads = [_payload(user, code, branch_id) for user, branch_id, code in chunk]
         try:
             answers = notify.send_emails({"mails": payloads})
-        except (UnknownService, RemoteError, AkkoordError) as exc:
+        except (UnknownService, MethodNotFound, RemoteError, AkkoordError) as exc:
             raise _refused(exc) from None
         taken = {answer["key"] for answer in answers if answer["status"] != "failed"}
         keys = [payload["key"] for payload in payloads if payload["key"] in taken]

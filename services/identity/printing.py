@@ -10,7 +10,7 @@ back after letters took its batch never has its letters printed.
 import logging
 import os
 
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from chassis.errors import AkkoordError
 from identity.exceptions import LettersFailed
@@ -51,7 +51,7 @@ def print_batches(letters, events, principal: dict, kind: str, by_branch: dict[i
             result = letters.create_batch(acting_principal(principal, branch_id),
                                           {"kind": kind, "branch_id": branch_id, "letters": items, "hold": True,
                                            "portal_url": portal_address()})
-        except (UnknownService, RemoteError, AkkoordError) as exc:
+        except (UnknownService, MethodNotFound, RemoteError, AkkoordError) as exc:
             log.warning("letters refused a batch", extra={"kind": kind, "branch_id": branch_id, "count": len(items),
                                                           "exc_type": getattr(exc, "exc_type", type(exc).__name__)})
             raise LettersFailed("De brieven konden niet worden aangemaakt; er is niets gewijzigd. "

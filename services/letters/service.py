@@ -1,4 +1,6 @@
 """letters' entrypoints: thin; the rules live in batches, layout, certificates."""
+import logging
+
 from nameko.timer import timer
 
 from chassis.db import Database
@@ -12,6 +14,8 @@ from letters import batches, certificates
 from letters.jobs import RenderControl, render_jobs
 from letters.models import inbox, outbox
 from letters.schemas import BatchesConfirmedSchema, BatchRefSchema, CertificateSchema, CreateBatchSchema
+
+log = logging.getLogger(__name__)
 
 
 class LettersService:
@@ -66,7 +70,12 @@ class LettersService:
 
     @timer(interval=3600, eager=True)
     def purge_expired(self):
-        batches.discard_unconfirmed(self.db.session)
+        try:
+            batches.discard_unconfirmed(self.db.session)
+            self.db.commit()
+        except Exception:  # never in the way of deleting PDFs with PINs after the retention time
+            self.db.rollback()
+            log.exception("discarding unconfirmed letter batches failed")
         count = batches.purge_expired(self.db.session)
         self.db.commit()
         return count

@@ -52,6 +52,7 @@ def utcnow() -> dt.datetime:
 
 # identity's purposes for codes: "login" (SMS login), "confirm" (approval), "mobile" (new number).
 CODE_PURPOSES = {"login", "confirm", "mobile", "approval", "code"}
+UNCONFIRMED_NUMBER_PURPOSES = {"mobile"}  # codes to a number being set: still under the firm's daily cap
 
 
 def is_code(purpose: str) -> bool:
@@ -129,9 +130,12 @@ def _check(session, settings: SmsSettings, data: dict) -> tuple[str, str, str | 
             raise SmsLimitReached(
                 f"Er zijn al {CODES_PER_NUMBER} codes naar dit nummer gestuurd in de afgelopen 10 minuten. "
                 "Probeer het later opnieuw.", {"reason": "codes_per_number", "retry_after": retry_after})
-    # The firm's daily cap limits what it chooses to send (notices). Codes are what logging in and approving
-    # need: a busy day of notices must not lock SMS users out; they keep their own limit per number above.
-    if not is_code(data["purpose"]) and sent_today(session, settings.firm_id) >= settings.daily_cap:
+    # The firm's daily cap limits what it chooses to send (notices) and codes to a number nobody has confirmed
+    # yet (a new mobile number: anyone with a PIN may name any number). Login and approval codes go to a
+    # confirmed number and are what logging in and approving need: a busy day of notices never locks SMS users
+    # out; they keep their own limit per number above.
+    if (not is_code(data["purpose"]) or data["purpose"].lower() in UNCONFIRMED_NUMBER_PURPOSES) \
+            and sent_today(session, settings.firm_id) >= settings.daily_cap:
         raise SmsLimitReached(
             f"Het dagelijkse maximum van {settings.daily_cap} sms-berichten voor dit kantoor is bereikt.",
             {"reason": "daily_cap", "daily_cap": settings.daily_cap})

@@ -113,9 +113,11 @@ def test_an_activation_mail_of_a_change_that_failed_is_never_sent(portal, db_eng
         assert discarded.status == "failed" and discarded.text_enc is None and discarded.html_enc is None
 
 
-@pytest.mark.parametrize("hours", ["0", "-1", "soon"])
-def test_the_wait_must_be_a_positive_number_of_hours(monkeypatch, hours):
-    from chassis.config import unconfirmed_hours
+@pytest.mark.parametrize("hours", ["0", "-1", "soon", "nan", "inf"])
+def test_the_wait_must_be_a_positive_number_of_hours_checked_at_start(monkeypatch, hours):
+    from chassis import config
     monkeypatch.setenv("AKKOORD_UNCONFIRMED_HOURS", hours)
-    with pytest.raises(ValueError):
-        unconfirmed_hours()
+    with pytest.raises(ValueError, match="AKKOORD_UNCONFIRMED_HOURS"):
+        config.load()  # what every service process reads as it starts
+    monkeypatch.setenv("AKKOORD_UNCONFIRMED_HOURS", "1.5")
+    assert config.load().unconfirmed_hours == 1.5

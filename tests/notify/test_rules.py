@@ -111,11 +111,15 @@ def test_daily_cap_per_firm_over_http(twilio_portal, fake_twilio):
     assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 2
     twilio_portal.rpc.notify.send_sms(payload=sms(no_firm(), purpose="approval_notice"))  # other firms: no cap
     assert len(fake_twilio.received) == 3
-    # a day of notices never locks SMS users out: login, approval and new-number codes still go
-    for purpose in ("login", "confirm", "mobile"):
+    # a day of notices never locks SMS users out: login and approval codes (to confirmed numbers) still go
+    for purpose in ("login", "confirm"):
         twilio_portal.rpc.notify.send_sms(payload=sms(firm["firm_id"], purpose=purpose))
-    assert len(fake_twilio.received) == 6
-    assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 5
+    assert len(fake_twilio.received) == 5
+    assert admin.get("/api/v1/settings/sms").json()["sent_today"] == 4
+    # a code to a new, unconfirmed number stays under the cap: anyone with a PIN may name any number
+    error = refused(twilio_portal, sms(firm["firm_id"], purpose="mobile"), expected="SmsLimitReached")
+    assert error.details["reason"] == "daily_cap"
+    assert len(fake_twilio.received) == 5
 
 
 def test_code_limit_carries_retry_after_to_http(twilio_portal, fake_twilio):
