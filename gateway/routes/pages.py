@@ -1,5 +1,7 @@
 """The web pages for a client user: activate the account, log in (with an SMS code when the user logs in
-that way), the approval screen, one request with its document, approve and decline, log out.
+that way), the approval screen, one request with its document (and, once decided, its evidence certificate),
+approve and decline, "Mijn gegevens" (change the own password; the own mobile number with the PIN, then the
+code sent to it), log out.
 
 Server-rendered HTML with plain forms; no JavaScript. Every answer comes from a service over the same
 RPCs the JSON API uses (gateway/routes/identity.py, approval.py); these pages only turn forms into
@@ -45,7 +47,8 @@ MAX_FORM_BYTES = 64 * 1024  # the longest form is a decline with its reason (2,0
 PER_PAGE = 50
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-RETURN_PATH = re.compile(r"^/accorderen(/[1-9][0-9]{0,17})?$")  # where /inloggen may send the user back to
+# where /inloggen may send the user back to
+RETURN_PATH = re.compile(r"^/(accorderen(/[1-9][0-9]{0,17})?|mijn-gegevens(/wachtwoord|/mobiel)?)$")
 CHALLENGE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 # Fixed notices a redirect may name in its query (?melding=...): words, never data.
@@ -53,7 +56,21 @@ NOTICES = {
     "geactiveerd": "Uw account is geactiveerd. Log in met uw gebruikersnaam en uw nieuwe wachtwoord.",
     "uitgelogd": "U bent uitgelogd.",
     "verlopen": "Uw sessie is verlopen; log opnieuw in.",
+    "wachtwoord": "Uw wachtwoord is gewijzigd. Log opnieuw in met uw nieuwe wachtwoord.",
 }
+# ... and those /mijn-gegevens shows after a change
+ACCOUNT_NOTICES = {
+    "wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies (op andere apparaten of in andere browsers) "
+                  "zijn beëindigd; hier blijft u ingelogd.",
+    "mobiel": "Uw nieuwe mobiele nummer is bevestigd. Sms-codes gaan vanaf nu naar dit nummer.",
+}
+CONFIRMATION_LABELS = {"pin": "Met uw PIN-code (uit de brief van uw kantoor)",
+                       "sms": "Met een sms-code op uw mobiele nummer"}
+LOGIN_LABELS = {"password": "Met uw wachtwoord", "password_sms": "Met uw wachtwoord en een sms-code"}
+# identity's own answers (confirmation.request_mobile_change), shown before a form that could only fail
+MOBILE_SMS_USER = ("U bevestigt met sms en heeft geen PIN-code; vraag uw kantoor om uw mobiele nummer te "
+                   "wijzigen.")
+MOBILE_STAFF = "Kantoormedewerkers wijzigen hun nummer via de beheerder."
 
 
 def public_is_https() -> bool:
@@ -77,13 +94,14 @@ justify-content:space-between;gap:.5rem}
 .kop .naam{font-size:1.25rem;font-weight:600;margin:0}
 .kop form{margin:0;display:flex;align-items:center;gap:.75rem}
 .kop .wie{font-size:.95rem}
+.kop a{color:inherit}
 .kop button{background:transparent;color:inherit;border:1px solid currentColor;padding:.3rem .8rem}
 main{max-width:56rem;margin:1.5rem auto;padding:0 1rem}
 .vlak{background:#fff;border:1px solid #d8dbe0;border-radius:6px;padding:1rem 1.25rem;margin-bottom:1rem}
 h1{font-size:1.6rem;margin:.25rem 0 1rem}
 h2{font-size:1.2rem;margin:.25rem 0 .75rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-input[type=text],input[type=password],textarea{width:100%;max-width:24rem;padding:.5rem;font:inherit;
+input[type=text],input[type=password],input[type=tel],textarea{width:100%;max-width:24rem;padding:.5rem;font:inherit;
 border:1px solid #767676;border-radius:4px}
 textarea{max-width:100%;min-height:5rem}
 input[aria-invalid=true]{border-color:#b00020;border-width:2px}
@@ -121,6 +139,7 @@ def layout(title: str, body: str, *, brand: dict | None = None, user: dict | Non
     if user:
         account = ('<form method="post" action="/uitloggen">'
                    f'<span class="wie">{e(user.get("name") or user.get("username"))}</span>'
+                   '<a href="/mijn-gegevens">Mijn gegevens</a>'
                    '<button type="submit">Uitloggen</button></form>')
     return ("<!doctype html>\n"
             '<html lang="nl"><head><meta charset="utf-8">'
@@ -222,6 +241,21 @@ def _invalid_fields(details: dict) -> set:
     if isinstance(details.get("fields"), dict):
         names_.update(str(k) for k in details["fields"])
     return names_
+
+
+def _form_failure(exc: Exception):
+    """(status, errors, invalid fields, headers) for a form shown again after a service refused it; an error
+    of ours (500) or the services being away (503) is raised on, for the general error page."""
+    status, message, extra, details = describe(exc)
+    if status >= 500:
+        raise exc
+    headers = {"Retry-After": str(int(details["retry_after"]))} \
+        if status == 429 and details.get("retry_after") else None
+    left = details.get("attempts_left")
+    if isinstance(left, int) and not isinstance(left, bool) and left > 0:
+        extra = extra + [f"U kunt het nog {left} keer proberen." if left > 1 else
+                         "U kunt het nog één keer proberen."]
+    return status, (message, extra), _invalid_fields(details), headers
 
 
 class FormError(AkkoordError):
@@ -372,7 +406,7 @@ class PageRoutes:
 
     def _page_login_required(self, visit: Visit, back: str | None = None) -> dict:
         if self._page_principal(visit) is None:
-            query = {"terug": back} if back and RETURN_PATH.match(back) else {}
+            query = {"terug": back} if back and RETURN_PATH.fullmatch(back) else {}
             if visit.clear_cookie:
                 query["melding"] = "verlopen"
             raise _Redirect("/inloggen" + (f"?{urlencode(query)}" if query else ""))
@@ -481,7 +515,7 @@ class PageRoutes:
             return redirect("/inloggen")
         back = _return_path(visit.form("terug"))
         challenge = visit.form("challenge_id")
-        if not CHALLENGE_ID.match(challenge):
+        if not CHALLENGE_ID.fullmatch(challenge):
             return visit.html("Inloggen", self._page_login_form(
                 back=back, errors=("Deze inlogpoging bestaat niet of is verlopen; log opnieuw in.", [])), status=401)
         try:
@@ -705,6 +739,9 @@ class PageRoutes:
         rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in details)
         parts.append(f'<div class="vlak"><dl>{rows}</dl>'
                      f'<p><a href="/api/v1/approvals/{rid}/document">Document downloaden (PDF)</a></p>'
+                     # decided: the evidence certificate, which the API serves to whoever sees the request
+                     + (f'<p><a href="/api/v1/approvals/{rid}/evidence?format=pdf">Bewijs van de beslissing '
+                        'downloaden (PDF)</a></p>' if item.get("status") in ("approved", "declined") else "")
                      + (f'<p class="hint">{e(item["rights_changed_note"])}</p>' if item.get("rights_changed_note")
                         else "") + "</div>")
         parts.append(self._page_decision_forms(visit, item, invalid, reason))
@@ -754,6 +791,157 @@ class PageRoutes:
                    "</div></div>")
         return "".join(out)
 
+    # -- my account ("Mijn gegevens") ------------------------------------------------------------------------
+    @page("GET", "/mijn-gegevens")
+    def page_account(self, request, visit):
+        self._page_login_required(visit, back="/mijn-gegevens")
+        me = visit.me or {}
+        user = me.get("user") or {}
+        client_user = user.get("kind") == "client"
+        rows = [("Naam", user.get("name")), ("Gebruikersnaam", user.get("username")),
+                ("E-mailadres", user.get("email") or "Geen e-mailadres bekend"),
+                ("Mobiel nummer", user.get("mobile") or "Geen mobiel nummer bekend")]
+        if client_user:
+            rows.append(("Bevestigen (akkoord geven)",
+                         CONFIRMATION_LABELS.get(user.get("confirmation"), "Nog niet ingesteld door uw kantoor")))
+        rows.append(("Inloggen", LOGIN_LABELS.get(user.get("login"), "Met uw wachtwoord")))
+        details = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows)
+        parts = ['<p><a href="/accorderen">← Terug naar Accorderen</a></p>', "<h1>Mijn gegevens</h1>",
+                 notice_box(ACCOUNT_NOTICES.get(request.args.get("melding", ""))),
+                 f'<div class="vlak"><dl>{details}</dl></div>']
+        if client_user:
+            clients = me.get("clients") or []
+            items = "".join(
+                f"<li>{e(c.get('name'))}"
+                + (f' <span class="hint">({e(c["number"])})</span>' if c.get("number") else "") + "</li>"
+                for c in clients)
+            parts.append('<div class="vlak"><h2>Uw cliënten</h2>'
+                         + (f"<ul>{items}</ul>" if items else "<p>U bent aan geen cliënt gekoppeld.</p>")
+                         + "</div>")
+        parts.append('<div class="vlak"><h2>Wijzigen</h2><ul>'
+                     '<li><a href="/mijn-gegevens/wachtwoord">Wachtwoord wijzigen</a></li>'
+                     '<li><a href="/mijn-gegevens/mobiel">Mobiel nummer wijzigen</a></li></ul>'
+                     '<p class="hint">Klopt uw naam of e-mailadres niet? Vraag uw kantoor dit aan te passen.</p>'
+                     "</div>")
+        return visit.html("Mijn gegevens", "".join(parts))
+
+    @page("GET,POST", "/mijn-gegevens/wachtwoord")
+    def page_password(self, request, visit):
+        principal = self._page_login_required(visit, back="/mijn-gegevens/wachtwoord")
+        if request.method != "POST":
+            return visit.html("Wachtwoord wijzigen", self._page_password_form())
+        current, new, repeat = visit.form("current_password"), visit.form("new_password"), visit.form("new_password2")
+        try:
+            if not current or not new:
+                raise FormError("Vul uw huidige wachtwoord en een nieuw wachtwoord in.",
+                                {"field": "current_password" if not current else "new_password"})
+            if new != repeat:
+                raise FormError("De twee nieuwe wachtwoorden zijn niet gelijk.", {"field": "new_password2"})
+            self.identity.change_password(principal=principal, payload={"current_password": current,
+                                                                        "new_password": new})
+        except AkkoordError as exc:
+            status, errors, invalid, headers = _form_failure(exc)
+            return visit.html("Wachtwoord wijzigen", self._page_password_form(errors, invalid), status=status,
+                              headers=headers)
+        # identity ended the user's other sessions and kept this one; this gateway forgets them now (the others
+        # on identity's event), and the browser stays logged in only if its own session really goes on
+        self.principals.forget_users([principal.get("user_id")])
+        if self._page_principal(visit) is None:
+            visit.principal, visit.me = None, None
+            return redirect("/inloggen?melding=wachtwoord")
+        return redirect("/mijn-gegevens?melding=wachtwoord")
+
+    def _page_password_form(self, errors=None, invalid=()) -> str:
+        invalid = set(invalid)
+        return ('<p><a href="/mijn-gegevens">← Terug naar Mijn gegevens</a></p>'
+                '<div class="vlak"><h1>Wachtwoord wijzigen</h1>'
+                "<p>Na de wijziging worden uw andere sessies (op andere apparaten of in andere browsers) "
+                "beëindigd; hier blijft u ingelogd.</p>"
+                + error_box(errors)
+                + '<form method="post" action="/mijn-gegevens/wachtwoord">'
+                + field("Huidig wachtwoord", "current_password", kind="password", autocomplete="current-password",
+                        invalid="current_password" in invalid, extra='maxlength="1024"')
+                + field("Nieuw wachtwoord", "new_password", kind="password", autocomplete="new-password",
+                        hint="Minstens 8 tekens. Een zin van een paar woorden is sterk en goed te onthouden; "
+                             "gebruik niet uw gebruikersnaam of een bekend wachtwoord.",
+                        invalid=bool({"new_password", "password"} & invalid), extra='maxlength="128"')
+                + field("Herhaal het nieuwe wachtwoord", "new_password2", kind="password",
+                        autocomplete="new-password", invalid="new_password2" in invalid, extra='maxlength="128"')
+                + '<button type="submit">Wachtwoord wijzigen</button></form></div>')
+
+    @page("GET,POST", "/mijn-gegevens/mobiel")
+    def page_mobile(self, request, visit):
+        principal = self._page_login_required(visit, back="/mijn-gegevens/mobiel")
+        if request.method != "POST":
+            return visit.html("Mobiel nummer wijzigen", self._page_mobile_form(visit))
+        number, pin = visit.form("mobile").strip(), visit.form("pin").strip()
+        try:
+            if not number:
+                raise FormError("Vul uw nieuwe mobiele nummer in.", {"field": "mobile"})
+            if not pin:
+                raise FormError("Vul uw PIN-code in.", {"field": "pin"})
+            answer = self.identity.change_mobile(principal=principal, payload={"mobile": number, "pin": pin})
+        except AkkoordError as exc:
+            status, errors, invalid, headers = _form_failure(exc)
+            return visit.html("Mobiel nummer wijzigen", self._page_mobile_form(visit, number, errors, invalid),
+                              status=status, headers=headers)
+        return visit.html("Mobiel nummer bevestigen", self._page_mobile_code_form((answer or {}).get("to")))
+
+    @page("GET,POST", "/mijn-gegevens/mobiel/bevestigen")
+    def page_mobile_confirm(self, request, visit):
+        principal = self._page_login_required(visit, back="/mijn-gegevens/mobiel")
+        if request.method != "POST":  # back to the code form (a reload, or the SMS read later)
+            return visit.html("Mobiel nummer bevestigen", self._page_mobile_code_form(None))
+        code = visit.form("code").strip()
+        try:
+            if not code:
+                raise FormError("Vul de sms-code in.", {"field": "code"})
+            self.identity.confirm_mobile(principal=principal, payload={"code": code})
+        except AkkoordError as exc:
+            status, errors, invalid, headers = _form_failure(exc)
+            if getattr(exc, "code", None) == "code_expired":  # expired, used up or never asked: start over
+                return visit.html("Mobiel nummer wijzigen", self._page_mobile_form(visit, errors=errors),
+                                  status=status, headers=headers)
+            return visit.html("Mobiel nummer bevestigen", self._page_mobile_code_form(None, errors), status=status,
+                              headers=headers)
+        return redirect("/mijn-gegevens?melding=mobiel")
+
+    def _page_mobile_form(self, visit, number="", errors=None, invalid=()) -> str:
+        user = visit.user or {}
+        invalid = set(invalid)
+        out = ['<p><a href="/mijn-gegevens">← Terug naar Mijn gegevens</a></p>'
+               '<div class="vlak"><h1>Mobiel nummer wijzigen</h1>',
+               f'<p>Uw huidige nummer: {e(user.get("mobile") or "geen mobiel nummer bekend")}.</p>',
+               error_box(errors)]
+        if user.get("kind") != "client":
+            out.append(notice_box(MOBILE_STAFF, "let-op") + "</div>")
+            return "".join(out)
+        if user.get("confirmation") == "sms":
+            out.append(notice_box(MOBILE_SMS_USER, "let-op") + "</div>")
+            return "".join(out)
+        out.append("<p>U wijzigt uw nummer met de PIN-code uit de brief van uw kantoor. Daarna sturen we een "
+                   "sms-code naar het nieuwe nummer; pas als u die invult, gebruiken we het nieuwe nummer.</p>"
+                   '<form method="post" action="/mijn-gegevens/mobiel">'
+                   + field("Nieuw mobiel nummer", "mobile", kind="tel", value=number, autocomplete="tel",
+                           hint="Bijvoorbeeld 06 12345678 of +31 6 12345678.", invalid="mobile" in invalid,
+                           extra='maxlength="30"')
+                   + field("PIN-code", "pin", kind="password", invalid="pin" in invalid,
+                           extra='inputmode="numeric" maxlength="32"')
+                   + '<button type="submit">Sms-code sturen</button></form></div>')
+        return "".join(out)
+
+    def _page_mobile_code_form(self, to, errors=None) -> str:
+        sent = (f"We hebben een sms-code gestuurd naar uw nieuwe nummer {to}. De code is 10 minuten geldig."
+                if to else "Vul de sms-code in die we naar uw nieuwe mobiele nummer hebben gestuurd.")
+        return ('<p><a href="/mijn-gegevens">← Terug naar Mijn gegevens</a></p>'
+                '<div class="vlak"><h1>Nieuw mobiel nummer bevestigen</h1>'
+                + error_box(errors) + (notice_box(sent) if to else f"<p>{e(sent)}</p>")
+                + '<form method="post" action="/mijn-gegevens/mobiel/bevestigen">'
+                + field("Sms-code", "code", autocomplete="one-time-code", invalid=bool(errors),
+                        extra='inputmode="numeric" maxlength="12"')
+                + '<button type="submit">Bevestigen</button></form>'
+                + '<p><a href="/mijn-gegevens/mobiel">Geen sms ontvangen? Opnieuw aanvragen</a></p></div>')
+
 
 def _request_table(caption: str, items: list, waiting: bool = False) -> str:
     rows = []
@@ -790,6 +978,6 @@ def _state_text(item) -> str | None:
 
 def _return_path(value) -> str:
     """Where to go after logging in: only our own approval pages, never a URL someone else chose."""
-    if value and RETURN_PATH.match(value) and not urlsplit(value).netloc:
+    if value and RETURN_PATH.fullmatch(value) and not urlsplit(value).netloc:
         return value
     return "/accorderen"

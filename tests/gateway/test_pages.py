@@ -1,7 +1,8 @@
 """The web pages of a client user, used the way a browser does: forms posted with the browser's Origin,
 the session in a cookie jar, redirects followed. Activation, login (also with an SMS code), the approval
-screen, approve with a PIN or an SMS code, decline with a reason, logout; the same-origin check on every
-form; the security headers; no secret in any URL."""
+screen, approve with a PIN or an SMS code, decline with a reason, the evidence certificate of a decided request,
+"Mijn gegevens" (own password; own mobile number with the PIN and the code), logout; the same-origin check on
+every form; the security headers; no secret in any URL."""
 import re
 import uuid
 from html.parser import HTMLParser
@@ -378,6 +379,11 @@ def test_not_logged_in_goes_to_the_login_page_and_back(portal):
     landed = other.submit(page, "/inloggen", {"username": user["username"], "password": user["password"]})
     assert landed.url == portal.url + "/accorderen"
     assert other.get("/", allow_redirects=False).headers["Location"] == "/accorderen"
+    # a return path with a line break (header splitting) is ignored, not a 500 after the login
+    third = Browser(portal)
+    page = third.get("/inloggen", params={"terug": "/accorderen\n"})
+    landed = third.submit(page, "/inloggen", {"username": user["username"], "password": user["password"]})
+    assert landed.status_code == 200 and landed.url == portal.url + "/accorderen", (landed.status_code, landed.url)
 
 
 def test_logout_ends_the_session(portal):
@@ -583,3 +589,238 @@ def test_the_letter_sends_clients_to_the_pages_it_names(portal, monkeypatch):
     request_id = offer(world, client["id"], title="Jaarrekening Letter")
     detail = log_in(portal, user).get(f"/accorderen/{request_id}")
     assert ">Akkoord</button>" in detail.text and ">Niet akkoord</button>" in detail.text
+
+
+# -- "Mijn gegevens" ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def captured_logs():
+    """The log lines written during the test, as text (read the way test_no_secret_in_the_logs_... does)."""
+    import io
+    import logging
+
+    from chassis import logs
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    logs.configure(level="DEBUG", stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def test_my_details_show_the_account_its_clients_and_the_forms(portal):
+    world = World(portal)
+    client = world.client("Houthandel Eik BV")
+    number = mobile()
+    user = activated(world, client["id"], "Eva Eik", mobile_number=number)
+    other = world.client("Eik Beheer BV")
+    linked = world.portal.rpc.identity.create_client_user(principal=world.admin_principal, client_id=other["id"],
+                                                          payload={"user_id": user["id"]})
+    assert linked["linked"] is True
+
+    # not logged in: the login page, and back to the page asked for
+    browser = Browser(portal)
+    page = browser.get("/mijn-gegevens")
+    assert page.url.endswith("/inloggen?terug=%2Fmijn-gegevens"), page.url
+    page = browser.submit(page, "/inloggen", {"username": user["username"], "password": user["password"]})
+    assert page.status_code == 200 and page.url.endswith("/mijn-gegevens"), page.url
+
+    assert '<a href="/mijn-gegevens">Mijn gegevens</a>' in browser.get("/accorderen").text  # in the header
+    text = page.text
+    assert "<h1>Mijn gegevens</h1>" in text and '<a href="/accorderen">' in text
+    for shown in ("Eva Eik", user["username"], "@example.nl", number, "Met uw PIN-code", "Met uw wachtwoord",
+                  "Houthandel Eik BV", "Eik Beheer BV", client["number"], other["number"]):
+        assert shown in text, shown
+    assert 'href="/mijn-gegevens/wachtwoord"' in text and 'href="/mijn-gegevens/mobiel"' in text
+    assert not shows_secret(text, user["pin"])
+    for path, action in (("/mijn-gegevens/wachtwoord", "/mijn-gegevens/wachtwoord"),
+                         ("/mijn-gegevens/mobiel", "/mijn-gegevens/mobiel"),
+                         ("/mijn-gegevens/mobiel/bevestigen", "/mijn-gegevens/mobiel/bevestigen")):
+        form = browser.get(path)
+        assert form.status_code == 200 and action in actions(form.text), path
+        assert "default-src 'none'" in form.headers["Content-Security-Policy"]
+        assert form.headers["Cache-Control"] == "no-store"
+        parsed = parse(form.text)
+        for element in parsed.inputs:
+            assert element.get("id") in parsed.labels, element
+    # every form here refuses a post from another site
+    for path, data in (("/mijn-gegevens/wachtwoord", {"current_password": user["password"],
+                                                      "new_password": "Een ander lang wachtwoord",
+                                                      "new_password2": "Een ander lang wachtwoord"}),
+                       ("/mijn-gegevens/mobiel", {"mobile": mobile(), "pin": user["pin"]}),
+                       ("/mijn-gegevens/mobiel/bevestigen", {"code": "123456"})):
+        answer = browser.post(path, data=data, headers={"Origin": EVIL}, allow_redirects=False)
+        assert answer.status_code == 403 and "niet van het portaal" in alert(answer.text), path
+    assert log_in(portal, user)  # the password was not changed by the forged post
+
+    # staff reach the page from the same header: their password, and no mobile form (the firm's admin sets it)
+    staff = Browser(portal)
+    staff.submit(staff.get("/inloggen"), "/inloggen", {"username": world.firm["admin"]["username"],
+                                                      "password": world.firm["admin"]["password"]})
+    mine = staff.get("/mijn-gegevens")
+    assert mine.status_code == 200 and world.firm["admin"]["username"] in mine.text
+    assert "Uw cliënten" not in mine.text
+    assert "/mijn-gegevens/wachtwoord" in actions(staff.get("/mijn-gegevens/wachtwoord").text)
+    number_page = staff.get("/mijn-gegevens/mobiel")
+    assert "via de beheerder" in number_page.text and "/mijn-gegevens/mobiel" not in actions(number_page.text)
+
+
+def test_change_the_own_password(portal, captured_logs):
+    world = World(portal)
+    client = world.client()
+    user = activated(world, client["id"])
+    browser = log_in(portal, user)
+    elsewhere = log_in(portal, user)  # the same user in another browser
+    page = browser.get("/mijn-gegevens/wachtwoord")
+    new = f"Een nieuw fietsslot van koper {uuid.uuid4().hex[:4]}"
+
+    wrong = browser.submit(page, "/mijn-gegevens/wachtwoord", {
+        "current_password": "Niet mijn wachtwoord 7", "new_password": new, "new_password2": new})
+    assert wrong.status_code == 422 and "Uw huidige wachtwoord is onjuist." in alert(wrong.text)
+    assert 'id="veld-current_password"' in wrong.text and "Niet mijn wachtwoord 7" not in wrong.text
+    assert new not in wrong.text
+    weak = browser.submit(page, "/mijn-gegevens/wachtwoord", {
+        "current_password": user["password"], "new_password": "wachtwoord", "new_password2": "wachtwoord"})
+    assert weak.status_code == 422 and "te bekend" in alert(weak.text)
+    assert user["password"] not in weak.text
+    differ = browser.submit(page, "/mijn-gegevens/wachtwoord", {
+        "current_password": user["password"], "new_password": new, "new_password2": new + "!"})
+    assert differ.status_code == 422 and "niet gelijk" in alert(differ.text)
+    assert log_in(portal, user)  # nothing changed so far
+
+    done = browser.submit(page, "/mijn-gegevens/wachtwoord", {
+        "current_password": user["password"], "new_password": new, "new_password2": new})
+    assert done.status_code == 200 and done.url.endswith("/mijn-gegevens?melding=wachtwoord"), done.url
+    assert "Uw wachtwoord is gewijzigd" in done.text and "andere sessies" in done.text
+    # this browser stays logged in; the other one is logged out
+    assert browser.get("/accorderen", allow_redirects=False).status_code == 200
+    assert elsewhere.get("/accorderen", allow_redirects=False).headers["Location"].startswith("/inloggen")
+    # the old password no longer logs in, the new one does
+    old = Browser(portal)
+    refused = old.submit(old.get("/inloggen"), "/inloggen", {"username": user["username"],
+                                                             "password": user["password"]})
+    assert refused.status_code == 401
+    assert log_in(portal, dict(user, password=new))
+    assert_no_secret_in_urls(browser, user["password"], new, "Niet mijn wachtwoord 7")
+    captured = captured_logs.getvalue()
+    assert '"path": "/mijn-gegevens/wachtwoord"' in captured
+    for secret in (user["password"], new, "Niet mijn wachtwoord 7"):
+        assert secret not in captured
+
+
+def test_guessing_the_current_password_is_throttled_with_retry_after(portal, monkeypatch):
+    import datetime as dt
+
+    from identity import sessions
+    monkeypatch.setattr(sessions, "_lock_for", lambda failures: dt.timedelta(
+        minutes=1 if failures >= sessions.FREE_FAILURES else 0))
+    world = World(portal)
+    client = world.client()
+    user = activated(world, client["id"])
+    browser = log_in(portal, user)
+    page = browser.get("/mijn-gegevens/wachtwoord")
+    new = "Een heel ander wachtwoord voor de zomer"
+    statuses = []
+    for attempt in range(sessions.FREE_FAILURES + 2):
+        answer = browser.submit(page, "/mijn-gegevens/wachtwoord", {
+            "current_password": f"gok nummer {attempt} {uuid.uuid4().hex[:4]}", "new_password": new,
+            "new_password2": new})
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            break
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {422}, statuses
+    assert "Te veel mislukte pogingen" in alert(answer.text) and int(answer.headers["Retry-After"]) > 0
+    assert browser.get("/accorderen", allow_redirects=False).status_code == 200  # still logged in
+
+
+def test_change_the_own_mobile_with_the_pin_and_the_code(portal, outbox_sms, captured_logs):
+    world = World(portal)
+    client = world.client()
+    old, new = mobile(), mobile()
+    user = activated(world, client["id"], "Mila Mobiel", mobile_number=old)
+    browser = log_in(portal, user)
+    page = browser.get("/mijn-gegevens/mobiel")
+    assert old in page.text
+    wrong_pin = "000000" if user["pin"] != "000000" else "111111"
+
+    wrong = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": new, "pin": wrong_pin})
+    assert wrong.status_code == 422 and "De PIN-code is onjuist." in alert(wrong.text)
+    assert "nog 9 keer" in alert(wrong.text)
+    assert not shows_secret(wrong.text, wrong_pin) and f'value="{new}"' in wrong.text  # the number is kept
+    invalid = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": "0612", "pin": user["pin"]})
+    assert invalid.status_code == 422 and "Geen geldig mobiel nummer." in alert(invalid.text)
+    assert not shows_secret(invalid.text, user["pin"])
+    no_pin = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": new, "pin": ""})
+    assert no_pin.status_code == 422 and "Vul uw PIN-code in." in alert(no_pin.text)
+    assert not sms_to(portal, new)
+
+    asked = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": new.replace("+31", "0"), "pin": user["pin"]})
+    assert asked.status_code == 200 and "sms-code gestuurd naar uw nieuwe nummer" in asked.text, asked.text
+    assert not shows_secret(asked.text, user["pin"])
+    assert "/mijn-gegevens/mobiel/bevestigen" in actions(asked.text)
+    assert old in browser.get("/mijn-gegevens").text  # not before it is confirmed
+    code = code_in(sms_to(portal, new)[0])
+
+    wrong_code = "000000" if code != "000000" else "111111"
+    bad = browser.submit(asked, "/mijn-gegevens/mobiel/bevestigen", {"code": wrong_code})
+    assert bad.status_code == 422 and "De code is onjuist." in alert(bad.text)
+    assert not shows_secret(bad.text, wrong_code)
+    done = browser.submit(bad, "/mijn-gegevens/mobiel/bevestigen", {"code": code})
+    assert done.status_code == 200 and done.url.endswith("/mijn-gegevens?melding=mobiel"), done.url
+    assert "Uw nieuwe mobiele nummer is bevestigd" in done.text and new in done.text and old not in done.text
+    assert any("gewijzigd" in body for body in sms_to(portal, old))  # the old number is told
+    # the code worked once: again it is refused, and the user starts over
+    again = browser.submit(bad, "/mijn-gegevens/mobiel/bevestigen", {"code": code})
+    assert again.status_code == 422 and "/mijn-gegevens/mobiel" in actions(again.text), again.text
+    assert_no_secret_in_urls(browser, user["pin"], wrong_pin, code, wrong_code, user["password"])
+    captured = captured_logs.getvalue()
+    assert '"path": "/mijn-gegevens/mobiel/bevestigen"' in captured
+    for secret in (user["pin"], wrong_pin, code, wrong_code):
+        assert not shows_secret(captured, secret), secret
+
+
+def test_a_locked_pin_and_an_sms_user_cannot_change_the_mobile(portal, outbox_sms):
+    world = World(portal)
+    client = world.client()
+    user = activated(world, client["id"])
+    browser = log_in(portal, user)
+    page = browser.get("/mijn-gegevens/mobiel")
+    wrong_pin = "000000" if user["pin"] != "000000" else "111111"
+    for _ in range(11):
+        answer = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": mobile(), "pin": wrong_pin})
+        if answer.status_code == 429:
+            break
+    assert answer.status_code == 429 and "geblokkeerd" in alert(answer.text), answer.text
+    right = browser.submit(page, "/mijn-gegevens/mobiel", {"mobile": mobile(), "pin": user["pin"]})
+    assert right.status_code == 429 and "geblokkeerd" in alert(right.text)
+
+    # a user who confirms by SMS has no PIN: the firm changes its number
+    sms_user = activated(world, client["id"], "Sem Sms", mobile_number=mobile(), confirmation="sms")
+    browser = log_in(portal, sms_user)
+    page = browser.get("/mijn-gegevens/mobiel")
+    assert "vraag uw kantoor om uw mobiele nummer te wijzigen" in page.text
+    assert "/mijn-gegevens/mobiel" not in actions(page.text)
+    assert "Met een sms-code" in browser.get("/mijn-gegevens").text
+    forced = browser.post("/mijn-gegevens/mobiel", data={"mobile": mobile(), "pin": "123456"})
+    assert forced.status_code == 422 and "U bevestigt met sms en heeft geen PIN-code" in alert(forced.text)
+
+
+def test_a_decided_request_links_its_evidence_certificate(portal):
+    world = World(portal)
+    client = world.client("Visserij Haring")
+    user = activated(world, client["id"])
+    request_id = offer(world, client["id"], title="Jaarrekening Visserij")
+    browser = log_in(portal, user)
+    detail = browser.get(f"/accorderen/{request_id}")
+    assert "/evidence" not in detail.text  # pending: nothing to prove yet
+    approved = browser.submit(detail, f"/accorderen/{request_id}/akkoord", {"pin": user["pin"]})
+    assert approved.status_code == 200, approved.text
+    link = re.search(r'href="(/api/v1/approvals/\d+/evidence\?format=pdf)"', approved.text).group(1)
+    assert link == f"/api/v1/approvals/{request_id}/evidence?format=pdf"
+    pdf = browser.get(link)  # the API takes the page's cookie
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:300]
+    assert pdf.headers["Content-Type"].startswith("application/pdf")
