@@ -14,11 +14,12 @@ from gateway.routes.importer import ImportRoutes
 from gateway.routes.letters import LettersRoutes
 from gateway.routes.notify import NotifyRoutes
 from gateway.routes.pages import PageRoutes
+from gateway.routes.staff_pages import StaffPageRoutes
 from gateway.routes.system import SystemRoutes
 
 
 class GatewayService(IdentityRoutes, ImportRoutes, ApprovalRoutes, NotifyRoutes, LettersRoutes,
-                     FilingRoutes, SystemRoutes, PageRoutes):
+                     FilingRoutes, SystemRoutes, PageRoutes, StaffPageRoutes):
     name = "gateway"
 
     identity = ServiceRpc("identity")

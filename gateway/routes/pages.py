@@ -48,7 +48,8 @@ PER_PAGE = 50
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # where /inloggen may send the user back to
-RETURN_PATH = re.compile(r"^/(accorderen(/[1-9][0-9]{0,17})?|mijn-gegevens(/wachtwoord|/mobiel)?)$")
+RETURN_PATH = re.compile(r"^/(accorderen(/[1-9][0-9]{0,17})?|mijn-gegevens(/wachtwoord|/mobiel)?"
+                         r"|kantoor(/clienten(/[1-9][0-9]{0,17})?|/brieven/[1-9][0-9]{0,17})?)$")
 CHALLENGE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 # Fixed notices a redirect may name in its query (?melding=...): words, never data.
@@ -139,7 +140,8 @@ def layout(title: str, body: str, *, brand: dict | None = None, user: dict | Non
     if user:
         account = ('<form method="post" action="/uitloggen">'
                    f'<span class="wie">{e(user.get("name") or user.get("username"))}</span>'
-                   '<a href="/mijn-gegevens">Mijn gegevens</a>'
+                   + ('<a href="/kantoor">Kantoor</a>' if user.get("kind") == "staff" else "")
+                   + '<a href="/mijn-gegevens">Mijn gegevens</a>'
                    '<button type="submit">Uitloggen</button></form>')
     return ("<!doctype html>\n"
             '<html lang="nl"><head><meta charset="utf-8">'
@@ -234,7 +236,7 @@ def _field_messages(details: dict) -> list[str]:
     return out
 
 
-def _invalid_fields(details: dict) -> set:
+def invalid_fields(details: dict) -> set:
     names_ = set()
     if isinstance(details.get("field"), str):
         names_.add(details["field"])
@@ -255,7 +257,7 @@ def _form_failure(exc: Exception):
     if isinstance(left, int) and not isinstance(left, bool) and left > 0:
         extra = extra + [f"U kunt het nog {left} keer proberen." if left > 1 else
                          "U kunt het nog één keer proberen."]
-    return status, (message, extra), _invalid_fields(details), headers
+    return status, (message, extra), invalid_fields(details), headers
 
 
 class FormError(AkkoordError):
@@ -346,9 +348,10 @@ CROSS_SITE = ("Dit formulier komt niet van het portaal zelf en is daarom geweige
               "opnieuw via het adres van uw kantoor en probeer het nog eens.")
 
 
-def page(methods: str, path: str):
+def page(methods: str, path: str, upload: bool = False):
     """A web page: the handler is called as ``fn(self, request, visit, **path_args)`` and returns a werkzeug
-    Response. Every POST passes the same-origin check first; every error becomes a Dutch page."""
+    Response. Every POST passes the same-origin check first; every error becomes a Dutch page. A form posts at
+    most 64 KiB; an ``upload`` page reads its file itself, with the API's own upload checks (size, type)."""
 
     def decorator(fn):
         @functools.wraps(fn)
@@ -362,7 +365,8 @@ def page(methods: str, path: str):
                     except AkkoordError:
                         response = visit.html("Geweigerd", error_box((CROSS_SITE, [])), status=403)
                         return _logged(_finish(response, visit), request, started)
-                    _check_form(request)
+                    if not upload:
+                        _check_form(request)
                 response = fn(self, request, visit, **path_args)
             except _Redirect as exc:
                 response = redirect(exc.location)
@@ -441,7 +445,10 @@ class PageRoutes:
     # -- start -------------------------------------------------------------------------------------------------
     @page("GET", "/")
     def page_home(self, request, visit):
-        return redirect("/accorderen" if self._page_principal(visit) else "/inloggen")
+        principal = self._page_principal(visit)
+        if not principal:
+            return redirect("/inloggen")
+        return redirect(landing(principal.get("kind")))
 
     # -- activation --------------------------------------------------------------------------------------------
     @page("GET,POST", "/activeren")
@@ -463,7 +470,7 @@ class PageRoutes:
                 raise
             headers = {"Retry-After": str(int(details["retry_after"]))} \
                 if status == 429 and details.get("retry_after") else None
-            body = self._page_activate_form(visit, username, (message, extra), _invalid_fields(details))
+            body = self._page_activate_form(visit, username, (message, extra), invalid_fields(details))
             return visit.html("Account activeren", body, status=status, headers=headers)
         return redirect("/inloggen?melding=geactiveerd")
 
@@ -505,7 +512,7 @@ class PageRoutes:
         except AkkoordError as exc:
             return self._page_login_failed(visit, exc, username, back)
         if answer.get("token"):
-            return self._page_logged_in(visit, answer["token"], back)
+            return self._page_logged_in(visit, answer, back)
         # the user logs in with an SMS code as well
         return visit.html("Sms-code", self._page_sms_form(answer.get("challenge_id"), answer.get("to"), back))
 
@@ -531,7 +538,7 @@ class PageRoutes:
                 return visit.html("Sms-code", self._page_sms_form(challenge, None, back, (message, extra)),
                                   status=status)
             return self._page_login_failed(visit, exc, "", back)  # expired, gone, throttled: start over
-        return self._page_logged_in(visit, answer["token"], back)
+        return self._page_logged_in(visit, answer, back)
 
     def _page_login_failed(self, visit, exc, username, back):
         status, message, extra, details = describe(exc)
@@ -542,7 +549,10 @@ class PageRoutes:
         body = self._page_login_form(username=username, back=back, errors=(message, extra))
         return visit.html("Inloggen", body, status=status, headers=headers)
 
-    def _page_logged_in(self, visit, token, back):
+    def _page_logged_in(self, visit, answer, back):
+        token = answer["token"]
+        if back == DEFAULT_RETURN:  # nothing asked for: staff start on their own pages
+            back = landing((answer.get("user") or {}).get("kind"))
         # a session this browser still held (another account, or the same one) ends: one session per cookie
         if visit.token and visit.token != token:
             try:
@@ -706,7 +716,7 @@ class PageRoutes:
             extra = extra + [f"U kunt het nog {left} keer proberen." if left > 1 else
                              "U kunt het nog één keer proberen."]
         return self._page_request_view(visit, request_id, errors=(message, extra), status=status,
-                                       invalid=_invalid_fields(details), reason=reason, headers=headers)
+                                       invalid=invalid_fields(details), reason=reason, headers=headers)
 
     def _page_request_view(self, visit, request_id, notice=None, errors=None, status=200, invalid=(),
                            reason="", headers=None, just_decided=False):
@@ -976,8 +986,16 @@ def _state_text(item) -> str | None:
     return None
 
 
+DEFAULT_RETURN = "/accorderen"
+
+
+def landing(kind: str | None) -> str:
+    """Where a user starts: client users on their approval screen, staff on the firm's pages."""
+    return "/kantoor" if kind == "staff" else DEFAULT_RETURN
+
+
 def _return_path(value) -> str:
     """Where to go after logging in: only our own approval pages, never a URL someone else chose."""
     if value and RETURN_PATH.fullmatch(value) and not urlsplit(value).netloc:
         return value
-    return "/accorderen"
+    return DEFAULT_RETURN

@@ -486,8 +486,11 @@ def test_branch_colour_through_a_nonce_and_a_staff_member_sees_without_forms(por
     staff = Browser(portal)
     login = staff.submit(staff.get("/inloggen"), "/inloggen", {"username": world.firm["admin"]["username"],
                                                               "password": world.firm["admin"]["password"]})
-    assert login.status_code == 200 and login.url.endswith("/accorderen")
-    assert "Accorderen doen de cliëntgebruikers zelf" in login.text and "Jaarrekening tandarts" in login.text
+    assert login.status_code == 200 and login.url.endswith("/kantoor")  # staff start on the firm's pages
+    assert '<a href="/kantoor">Kantoor</a>' in login.text
+    assert staff.get("/", allow_redirects=False).headers["Location"] == "/kantoor"
+    screen = staff.get("/accorderen")
+    assert "Accorderen doen de cliëntgebruikers zelf" in screen.text and "Jaarrekening tandarts" in screen.text
     detail = staff.get(f"/accorderen/{request_id}")
     assert detail.status_code == 200 and actions(detail.text) == {"/uitloggen"}
 
