@@ -188,6 +188,20 @@ def hidden(name: str, value) -> str:
     return f'<input type="hidden" name="{e(name)}" value="{e(value)}">' if value else ""
 
 
+def pager(number: int, total: int, link) -> str:
+    """Vorige / Pagina n van m / Volgende under a list of ``total`` items; ``link(n)`` is page n's address."""
+    pages = -(-total // PER_PAGE)
+    if pages <= 1:
+        return ""
+    links = []
+    if number > 1:
+        links.append(f'<a href="{e(link(number - 1))}">Vorige</a>')
+    links.append(f"<span>Pagina {number} van {pages}</span>")
+    if number < pages:
+        links.append(f'<a href="{e(link(number + 1))}">Volgende</a>')
+    return f'<nav class="blader" aria-label="Pagina\'s">{"".join(links)}</nav>'
+
+
 def when(iso: str | None) -> str:
     """An ISO time (UTC) as Dutch local date and time: 29-11-2026 18:14."""
     if not iso:
@@ -637,15 +651,7 @@ class PageRoutes:
             parts.append(_request_table(caption, todo))
         if decided:
             parts.append(_request_table("Door u beoordeeld, wacht nog op anderen", decided, waiting=True))
-        pages = -(-int(listing.get("total") or 0) // PER_PAGE)
-        if pages > 1:
-            links = []
-            if number > 1:
-                links.append(f'<a href="/accorderen?pagina={number - 1}">Vorige</a>')
-            links.append(f"<span>Pagina {number} van {pages}</span>")
-            if number < pages:
-                links.append(f'<a href="/accorderen?pagina={number + 1}">Volgende</a>')
-            parts.append(f'<nav class="blader" aria-label="Pagina\'s">{"".join(links)}</nav>')
+        parts.append(pager(number, int(listing.get("total") or 0), lambda n: f"/accorderen?pagina={n}"))
         return visit.html("Accorderen", "".join(parts))
 
     # -- one request -------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from chassis.errors import AkkoordError, Forbidden, NotFound
 from gateway.routes.approval import UploadForm, _form as upload_form
 from gateway.routes.identity import long_call
 from gateway.routes.pages import (PER_PAGE, FormError, describe, e, error_box, field, hidden,
-                                  invalid_fields, notice_box, page, redirect, when)
+                                  invalid_fields, notice_box, page, pager, redirect, when)
 
 MAX_ID = 2 ** 63 - 1  # a larger number in a path names nothing (and would not fit the database's bigint)
 
@@ -147,17 +147,8 @@ class StaffPageRoutes:
                          '<th scope="col">Cliëntnummer</th><th scope="col">Naam</th>'
                          '<th scope="col">Vestiging</th><th scope="col">Plaats</th></tr></thead>'
                          f"<tbody>{rows}</tbody></table>")
-        pages = -(-total // PER_PAGE)
-        if pages > 1:
-            def link(n):
-                return "/kantoor/clienten?" + urlencode({"q": q, "pagina": n} if q else {"pagina": n})
-            links = []
-            if number > 1:
-                links.append(f'<a href="{e(link(number - 1))}">Vorige</a>')
-            links.append(f"<span>Pagina {number} van {pages}</span>")
-            if number < pages:
-                links.append(f'<a href="{e(link(number + 1))}">Volgende</a>')
-            parts.append(f'<nav class="blader" aria-label="Pagina\'s">{"".join(links)}</nav>')
+        parts.append(pager(number, total, lambda n: "/kantoor/clienten?" + urlencode(
+            {"q": q, "pagina": n} if q else {"pagina": n})))
         return visit.html("Cliënten", "".join(parts))
 
     # -- one client ----------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class _Forms(HTMLParser):
             self.forms.append(self._form)
         elif tag == "label":
             self.labels.add(attrs.get("for"))
-        elif tag in ("input", "textarea") and self._form is not None:
+        elif tag in ("input", "textarea", "select") and self._form is not None:
             if attrs.get("type") == "hidden":
                 self._form["hidden"][attrs["name"]] = attrs.get("value", "")
             else:

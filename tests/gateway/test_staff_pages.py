@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from tests.approval.helpers import World, make_pdf, pdf_text
 from tests.fixtures import shows_secret
-from tests.gateway.test_pages import (EVIL, Browser, _Forms, activated, assert_no_secret_in_urls, log_in,
-                                      new_user, status_of)
+from tests.gateway.test_pages import (EVIL, Browser, activated, assert_no_secret_in_urls, find_form, log_in,
+                                      new_user, parse, status_of)
 from tests.gateway.test_pages import alert as _alert
 from tests.identity.helpers import Firm, letter_secrets
 
@@ -24,44 +24,13 @@ def alert(text) -> str:
     return html.unescape(_alert(text))
 
 
-class _StaffForms(_Forms):
-    """test_pages' form parser, which also knows <select>."""
-
-    def handle_starttag(self, tag, attrs):
-        super().handle_starttag(tag, attrs)
-        attrs = dict(attrs)
-        if tag == "select" and self._form is not None:
-            self._form["fields"].add(attrs.get("name"))
-            self.inputs.append(attrs)
-
-
-def parse(text) -> _StaffForms:
-    parser = _StaffForms()
-    parser.feed(text)
-    return parser
-
-
-def find_form(text, action) -> dict:
-    found = [f for f in parse(text).forms if f["action"] == action]
-    assert found, f"no form posting to {action}"
-    return found[0]
-
-
 class PageBrowser(Browser):
-    """A Browser that knows <select> fields and keeps every page's text, to look for secrets in them."""
+    """A Browser that keeps every page's text, to look for secrets in them."""
 
     def __init__(self, portal):
         super().__init__(portal)
         self.texts = []
         self.hooks["response"].append(lambda response, *a, **k: self.texts.append(response.text))
-
-    def submit(self, page, action, values=None, **kwargs):
-        form = find_form(page.text, action)
-        data = dict(form["hidden"])
-        data.update(values or {})
-        missing = set(values or {}) - set(form["fields"]) - set(form["hidden"])
-        assert not missing, f"the form {action} has no fields {missing}: {form}"
-        return self.post(action, data=data, **kwargs)
 
 
 def staff_browser(portal, username, password) -> PageBrowser:
