@@ -665,41 +665,38 @@ class PageRoutes:
 
     @page("GET,POST", "/accorderen/<int:request_id>/sms")
     def page_request_sms(self, request, visit, request_id):
-        if request.method != "POST":  # the form's address typed or reloaded: the request page
-            return redirect(f"/accorderen/{request_id}")
-        principal = self._page_login_required(visit, back=f"/accorderen/{request_id}")
-        try:
-            self.approval.send_code(principal=principal, request_id=request_id, audit=visit.audit)
-        except AkkoordError as exc:
-            return self._page_request_error(visit, request_id, exc)
-        return redirect(f"/accorderen/{request_id}?sms=verstuurd")
+        return self._page_decision(request, visit, request_id, "sms=verstuurd", lambda principal: (
+            self.approval.send_code(principal=principal, request_id=request_id, audit=visit.audit)))
 
     @page("GET,POST", "/accorderen/<int:request_id>/akkoord")
     def page_approve(self, request, visit, request_id):
-        if request.method != "POST":  # the form's address typed or reloaded: the request page
-            return redirect(f"/accorderen/{request_id}")
-        principal = self._page_login_required(visit, back=f"/accorderen/{request_id}")
-        try:
-            payload = self._page_secret(visit)
-            self.approval.approve(principal=principal, request_id=request_id, payload=payload, audit=visit.audit)
-        except AkkoordError as exc:
-            return self._page_request_error(visit, request_id, exc)
-        return redirect(f"/accorderen/{request_id}?klaar=1")
+        return self._page_decision(request, visit, request_id, "klaar=1", lambda principal: (
+            self.approval.approve(principal=principal, request_id=request_id, payload=self._page_secret(visit),
+                                  audit=visit.audit)))
 
     @page("GET,POST", "/accorderen/<int:request_id>/afwijzen")
     def page_decline(self, request, visit, request_id):
-        if request.method != "POST":  # the form's address typed or reloaded: the request page
-            return redirect(f"/accorderen/{request_id}")
-        principal = self._page_login_required(visit, back=f"/accorderen/{request_id}")
         reason = visit.form("reason").strip()
-        try:
+
+        def decline(principal):
             if not reason:
                 raise FormError("Geef een reden voor de afwijzing.", {"field": "reason"})
             payload = dict(self._page_secret(visit), reason=reason)
             self.approval.decline(principal=principal, request_id=request_id, payload=payload, audit=visit.audit)
+
+        return self._page_decision(request, visit, request_id, "klaar=1", decline, reason=reason)
+
+    def _page_decision(self, request, visit, request_id, done: str, act, reason: str = ""):
+        """A form of the request page: ``act(principal)`` asks approval; then back to the request page with
+        ``done`` in its query, or the page again with approval's Dutch message."""
+        if request.method != "POST":  # the form's address typed or reloaded: the request page
+            return redirect(f"/accorderen/{request_id}")
+        principal = self._page_login_required(visit, back=f"/accorderen/{request_id}")
+        try:
+            act(principal)
         except AkkoordError as exc:
             return self._page_request_error(visit, request_id, exc, reason=reason)
-        return redirect(f"/accorderen/{request_id}?klaar=1")
+        return redirect(f"/accorderen/{request_id}?{done}")
 
     def _page_secret(self, visit) -> dict:
         pin, code = visit.form("pin").strip(), visit.form("code").strip()
