@@ -6,3 +6,7 @@ migrations (Alembic per service), outbox (transactional events), inbox
 (domain errors that cross RPC), secrets (hashing and random codes),
 crypto (data at rest), rpc (principal and schema validation at RPC edges).
 """
+
+from chassis import dutch_messages as _dutch_messages
+
+_dutch_messages.install()  # before any schema of a service or the gateway is defined

@@ -72,7 +72,14 @@ def check_same_site(request):
     """A browser sends the cookie along with requests that other sites make it send (CSRF), so a
     change authenticated by the cookie alone must come from our own origin, or carry
     X-Requested-With (a custom header, which another site cannot add without our CORS consent)."""
-    if request.method in SAFE_METHODS or request.headers.get("X-Requested-With"):
+    if request.method in SAFE_METHODS:
+        # Reads change things too (a document opened is recorded as viewed in the evidence, a letter batch's
+        # first download marks it printed): a link on another site must not make the cookie do that in the
+        # user's name. Browsers say where a request comes from (Fetch metadata); our own pages are same-origin.
+        if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+            raise _CrossSite()
+        return
+    if request.headers.get("X-Requested-With"):
         return
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     if source and source != "null":

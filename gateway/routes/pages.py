@@ -446,7 +446,7 @@ class PageRoutes:
                 colour = self.identity.branch_layout(branch_id=branch["id"]).get("primary_color")
             except AkkoordError:
                 colour = None
-            if isinstance(colour, str) and COLOR.match(colour):
+            if isinstance(colour, str) and COLOR.fullmatch(colour):
                 brand["color"] = colour
         visit.brand = brand
 
@@ -513,8 +513,9 @@ class PageRoutes:
     def page_login(self, request, visit):
         back = _return_path(request.values.get("terug"))
         if request.method != "POST":
-            if self._page_principal(visit):
-                return redirect(back)
+            principal = self._page_principal(visit)
+            if principal:
+                return redirect(landing(principal.get("kind")) if back == DEFAULT_RETURN else back)
             notice = NOTICES.get(request.args.get("melding", ""))
             return visit.html("Inloggen", self._page_login_form(back=back, notice=notice))
         username = visit.form("username").strip()
@@ -614,12 +615,14 @@ class PageRoutes:
             return visit.html("Uitloggen", '<div class="vlak"><h1>Uitloggen</h1><p>Wilt u uitloggen?</p>'
                                            '<form method="post" action="/uitloggen"><button type="submit">'
                                            'Uitloggen</button></form></div>')
-        if visit.token:
-            if self._page_principal(visit):
+        try:
+            if visit.token and self._page_principal(visit):
                 self.identity.logout(principal=visit.principal)
-            self.principals.forget_token(visit.token)
-        visit.principal, visit.me = None, None
-        visit.clear_cookie = True
+        finally:  # identity away: this browser still forgets the session (a shared computer), the error is shown
+            if visit.token:
+                self.principals.forget_token(visit.token)
+            visit.principal, visit.me = None, None
+            visit.clear_cookie = True
         return redirect("/inloggen?melding=uitgelogd")
 
     # -- the approval screen -----------------------------------------------------------------------------------

@@ -77,7 +77,12 @@ def nav(current: str) -> str:
 
 def int_arg(request, name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < len(value) <= 18 else None
+    return int(value) if is_number(value) else None
+
+
+def is_number(value: str) -> bool:
+    """ASCII digits only (str.isdigit() also passes "²", which int() refuses), short enough for the database."""
+    return value.isascii() and value.isdigit() and 0 < len(value) <= 18
 
 
 def checked(visit, name: str) -> bool:
@@ -194,7 +199,7 @@ class StaffPageRoutes:
         try:
             if not chosen:
                 raise FormError("Kies een of meer gebruikers.", {"field": "user_ids"})
-            if not all(v.isdigit() and len(v) <= 18 for v in chosen):
+            if not all(is_number(v) for v in chosen):
                 raise FormError("Kies gebruikers uit de lijst.", {"field": "user_ids"})
             if values["confirmation"] not in CONFIRMATIONS:
                 raise FormError("Kies hoe de gebruikers bevestigen: PIN-code of sms-code.", {"field": "confirmation"})
@@ -225,6 +230,9 @@ class StaffPageRoutes:
             try:
                 data, filename, content = upload_form(request, UploadForm())
             except ValidationError as exc:
+                # the body passed the size check and is read: what was typed comes back with the refusal
+                values = {"document_type": request.form.get("document_type", "")[:100],
+                          "title": request.form.get("title", "")[:300]}
                 raise FormError("De invoer is ongeldig.", {"fields": _dutch_upload_errors(exc.messages)}) from None
             values = {"document_type": data.get("document_type") or "", "title": data.get("title") or ""}
             if any("\x00" in str(v) for v in request.form.values()):

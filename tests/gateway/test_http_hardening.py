@@ -38,6 +38,12 @@ def test_cookie_alone_does_not_change_state_from_another_site(portal):
     assert_error(anon.post("/api/v1/imports", files={"file": ("a.csv", b"Naam\nX\n")}, cookies=cookies,
                            headers={"Origin": "https://evil.example"}), 403, "csrf_refused")
     assert anon.get("/api/v1/me", cookies=cookies).status_code == 200  # the session still lives
+    # a read another site's link makes with the cookie (a document opened is recorded as viewed): refused when
+    # the browser says it comes from another site; the same read from our own pages, or by bearer, goes
+    assert_error(anon.get("/api/v1/me", cookies=cookies, headers={"Sec-Fetch-Site": "cross-site"}),
+                 403, "csrf_refused")
+    assert anon.get("/api/v1/me", cookies=cookies, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert portal.api(token).get("/api/v1/me", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
     names = [g["name"] for g in anon.get("/api/v1/groups", cookies=cookies).json()["items"]]
     assert "csrf" not in names
     # the portal's own pages: same origin, or a custom header no other site can set without CORS

@@ -116,6 +116,7 @@ def test_staff_search_a_client_open_it_and_create_a_user_by_letter(portal):
     bad_mail = browser.submit(detail, f"/kantoor/clienten/{client['id']}/gebruikers",
                               {"name": "Petra Zoek", "email": "geen-adres", "delivery": "letter"})
     assert bad_mail.status_code == 422, bad_mail.text
+    assert "Geen geldig e-mailadres." in alert(bad_mail.text)  # marshmallow's own message, in Dutch
     assert 'value="Petra Zoek"' in bad_mail.text  # the form keeps what was typed
     created = browser.submit(detail, f"/kantoor/clienten/{client['id']}/gebruikers",
                              {"name": "Petra Zoek", "email": "petra@example.nl", "mobile": "06 12345678",
