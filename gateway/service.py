@@ -10,6 +10,7 @@ from gateway.principals import PrincipalCache
 from gateway.routes.approval import ApprovalRoutes
 from gateway.routes.filing import FilingRoutes
 from gateway.routes.identity import IdentityRoutes
+from gateway.routes.import_pages import ImportPageRoutes
 from gateway.routes.importer import ImportRoutes
 from gateway.routes.letters import LettersRoutes
 from gateway.routes.notify import NotifyRoutes
@@ -19,7 +20,7 @@ from gateway.routes.system import SystemRoutes
 
 
 class GatewayService(IdentityRoutes, ImportRoutes, ApprovalRoutes, NotifyRoutes, LettersRoutes,
-                     FilingRoutes, SystemRoutes, PageRoutes, StaffPageRoutes):
+                     FilingRoutes, SystemRoutes, PageRoutes, StaffPageRoutes, ImportPageRoutes):
     name = "gateway"
 
     identity = ServiceRpc("identity")

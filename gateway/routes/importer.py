@@ -125,33 +125,7 @@ class ImportRoutes:
     @route("POST", "/api/v1/imports", summary="Cliëntbestand (.xlsx of .csv) uploaden", tags=["import"],
            body=UploadForm(), content="multipart/form-data", response=ImportOut(), status=202)
     def upload_import(self, request, ctx):
-        # Refuse an oversized body before reading it.
-        if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES + MULTIPART_OVERHEAD:
-            raise TooLarge(f"Het bestand is te groot; het maximum is {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-                           {"limit": MAX_IMPORT_BYTES})
-        if not (request.mimetype or "").startswith("multipart/form-data"):
-            raise Invalid("Stuur het bestand als multipart/form-data in het veld 'file'.", {"field": "file"})
-        request.max_content_length = MAX_IMPORT_BYTES + MULTIPART_OVERHEAD
-        try:
-            upload = request.files.get("file")
-        except RequestEntityTooLarge:  # a body without Content-Length that grows past the limit
-            raise TooLarge(f"Het bestand is te groot; het maximum is {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-                           {"limit": MAX_IMPORT_BYTES}) from None
-        if upload is None or not upload.filename:
-            raise Invalid("Kies een bestand.", {"fields": {"file": ["Kies een bestand."]}})
-        raw_branch = request.form.get("branch_id") or None
-        form = UploadForm().load({"file": "-", "branch_id": raw_branch})
-        started = self.importer.start_upload(principal=ctx.principal, payload={
-            "filename": upload.filename, "branch_id": form["branch_id"]})
-        seq = 0
-        while True:
-            chunk = upload.stream.read(CHUNK)
-            if not chunk:
-                break
-            self.importer.upload_chunk(principal=ctx.principal, payload={
-                "import_id": started["id"], "seq": seq, "data": base64.b64encode(chunk).decode()})
-            seq += 1
-        return self.importer.finish_upload(principal=ctx.principal, import_id=started["id"]), 202
+        return upload_file(self.importer, request, ctx.principal), 202
 
     @route("GET", "/api/v1/imports", summary="Eerdere imports", tags=["import"], response=ImportListOut())
     def list_imports(self, request, ctx):
@@ -178,3 +152,35 @@ class ImportRoutes:
     def export_clients(self, request, ctx):
         result = self.importer.export_clients(principal=ctx.principal, payload={"format": ctx.query["format"]})
         return _download(base64.b64decode(result["content_base64"]), result["filename"], result["mimetype"])
+
+
+def upload_file(importer, request, principal) -> dict:
+    """A client file from a multipart request to the importer (the API's upload and the staff page's): the size
+    refused before the body is read, then passed on in pieces of CHUNK; the importer checks what it is."""
+    # Refuse an oversized body before reading it.
+    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES + MULTIPART_OVERHEAD:
+        raise TooLarge(f"Het bestand is te groot; het maximum is {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+                       {"limit": MAX_IMPORT_BYTES})
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise Invalid("Stuur het bestand als multipart/form-data in het veld 'file'.", {"field": "file"})
+    request.max_content_length = MAX_IMPORT_BYTES + MULTIPART_OVERHEAD
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:  # a body without Content-Length that grows past the limit
+        raise TooLarge(f"Het bestand is te groot; het maximum is {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+                       {"limit": MAX_IMPORT_BYTES}) from None
+    if upload is None or not upload.filename:
+        raise Invalid("Kies een bestand.", {"fields": {"file": ["Kies een bestand."]}})
+    raw_branch = request.form.get("branch_id") or None
+    form = UploadForm().load({"file": "-", "branch_id": raw_branch})
+    started = importer.start_upload(principal=principal, payload={
+        "filename": upload.filename, "branch_id": form["branch_id"]})
+    seq = 0
+    while True:
+        chunk = upload.stream.read(CHUNK)
+        if not chunk:
+            break
+        importer.upload_chunk(principal=principal, payload={
+            "import_id": started["id"], "seq": seq, "data": base64.b64encode(chunk).decode()})
+        seq += 1
+    return importer.finish_upload(principal=principal, import_id=started["id"])

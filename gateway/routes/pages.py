@@ -49,7 +49,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # where /inloggen may send the user back to
 RETURN_PATH = re.compile(r"^/(accorderen(/[1-9][0-9]{0,17})?|mijn-gegevens(/wachtwoord|/mobiel)?"
-                         r"|kantoor(/clienten(/[1-9][0-9]{0,17})?|/brieven/[1-9][0-9]{0,17})?)$")
+                         r"|kantoor(/clienten(/[1-9][0-9]{0,17})?|/brieven/[1-9][0-9]{0,17}"
+                         r"|/import(/[1-9][0-9]{0,17})?)?)$")
 CHALLENGE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 # Fixed notices a redirect may name in its query (?melding=...): words, never data.

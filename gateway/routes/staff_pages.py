@@ -69,7 +69,8 @@ def select(label: str, name: str, options, chosen: str = "", field_id: str | Non
 
 
 def nav(current: str) -> str:
-    links = (("/kantoor", "Kantoor"), ("/kantoor/clienten", "Cliënten"), ("/accorderen", "Accorderen"))
+    links = (("/kantoor", "Kantoor"), ("/kantoor/clienten", "Cliënten"), ("/kantoor/import", "Import"),
+             ("/accorderen", "Accorderen"))
     return ('<nav class="blader" aria-label="Kantoor">'
             + "".join(f'<a href="{href}"' + (' aria-current="page"' if href == current else "") + f">{e(text)}</a>"
                       for href, text in links) + "</nav>")
