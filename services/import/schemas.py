@@ -5,7 +5,10 @@ from importer.imports import STATUSES
 
 
 class StartUploadSchema(Schema):
-    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    # a name is shown back and stored as text: a NUL (which PostgreSQL refuses in text) is bad input, not a 500
+    filename = fields.String(required=True, validate=[
+        validate.Length(min=1, max=255),
+        validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="De bestandsnaam bevat een ongeldig teken.")])
     branch_id = fields.Integer(load_default=None, allow_none=True)
     size = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
 

@@ -116,6 +116,8 @@ def test_hostile_uploads_are_refused_with_4xx(wizard):
     assert refused["error"] == "hostile_file" and "zip-bom" in refused["message"]
     other = wizard.upload("klanten.pdf", b"%PDF-1.4", expect=415)
     assert other["error"] == "unsupported_file"
+    named = wizard.upload("klant\x00en.csv", csv_bytes(ROWS), expect=422)  # a control character in the name
+    assert "bestandsnaam" in str(named["details"]), named
 
 
 def test_oversized_upload_is_refused_before_it_is_read(wizard, monkeypatch):
