@@ -9,9 +9,9 @@ the 403 page). Every answer comes from the RPCs the JSON API (gateway/routes/imp
 with the visitor's principal: importer and identity enforce scope and rights and their Dutch refusals are shown
 with their status.
 
-- The upload runs the API's own route code (``ImportRoutes.upload_import``, the handler under its ``@route``):
-  the same size limit before the body is read, multipart only, the file sent to the importer in chunks, the
-  same refusals (413 too large, 415 not what its extension says, 422 hostile or unreadable).
+- The upload is the API's own code (``gateway.routes.importer.upload_file``): the same size limit before the
+  body is read, multipart only, the file sent to the importer in chunks, the same refusals (413 too large, 415
+  not what its extension says, 422 hostile or unreadable). Staff without ``admin`` are refused before it reads.
 - Every POST passes the same-origin check (``@page``); redirects carry ids and fixed words only.
 - Every value shown goes through ``e()``: file names, client names and cell values come from uploaded files.
 - While the importer reads or commits, the page refreshes itself every 2 seconds with a
@@ -91,6 +91,9 @@ class ImportPageRoutes:
         principal = self._staff_required(visit)  # before the body is read: a client user uploads nothing
         if request.method != "POST":
             return self._import_home_view(visit, principal)
+        if "admin" not in (principal.get("rights") or []):  # the importer's own rule, before 50 MB are read
+            return self._import_home_view(visit, principal, status=403, errors=(
+                "Importeren vraagt het recht 'Beheer'.", []))
         try:
             try:
                 started = upload_file(self.importer, request, principal)
@@ -109,11 +112,7 @@ class ImportPageRoutes:
         items = self.importer.list_imports(principal=principal) or []
         branches = {}
         if (me.get("firm") or {}).get("multi_branch") and principal.get("branch_id") is None:
-            try:
-                branches = {int(b["id"]): b.get("display_name") or b.get("name")
-                            for b in self.identity.list_branches(principal=principal)}
-            except AkkoordError:
-                branches = {}
+            branches = self._branch_names(principal)
         parts = [nav("/kantoor/import"), "<h1>Cliënten importeren</h1>", error_box(errors)]
         upload = ['<div class="vlak"><h2>Bestand uploaden</h2>'
                   "<p>Upload de cliëntenlijst van uw kantoor als Excel-bestand (.xlsx) of CSV (.csv). U ziet eerst "
@@ -280,6 +279,13 @@ class ImportPageRoutes:
                    + '<button type="submit">Doorvoeren</button></form></div>')
         return "".join(out)
 
+    def _branch_names(self, principal) -> dict:
+        try:
+            return {int(b["id"]): b.get("display_name") or b.get("name")
+                    for b in self.identity.list_branches(principal=principal)}
+        except AkkoordError:
+            return {}
+
     def _import_rows(self, request, principal, iid, row_status, word, caption) -> str:
         number = min(int_arg(request, word) or 1, 100000)
         found = self.importer.import_rows(principal=principal, import_id=iid, query={
@@ -292,7 +298,7 @@ class ImportPageRoutes:
             query[word] = n
             return f"/kantoor/import/{iid}?{urlencode(query)}#rijen-{word}"
 
-        rows = []
+        rows, names = [], {}
         for row in items:
             values = row.get("values") or {}
             if row_status in ("invalid", "failed"):
@@ -302,6 +308,11 @@ class ImportPageRoutes:
                 detail = f"<ul>{detail}</ul>" if detail else ""
             elif row_status == "update":
                 previous = row.get("previous") or {}
+                if "branch" in (row.get("changes") or []):
+                    # the importer names branches by id (the row's new one under branch_id): show their names
+                    names = names or self._branch_names(principal)
+                    previous = dict(previous, branch=names.get(previous.get("branch"), previous.get("branch")))
+                    values = dict(values, branch=names.get(values.get("branch_id"), values.get("branch_id")))
                 detail = "".join(
                     f"<li>{e(FIELD_LABELS.get(k, k))}: {e(_shown(previous.get(k)))} → {e(_shown(values.get(k)))}</li>"
                     for k in row.get("changes") or [])

@@ -713,17 +713,11 @@ class PageRoutes:
         raise FormError("Vul uw PIN-code in.", {"field": "pin"})
 
     def _page_request_error(self, visit, request_id, exc, reason=""):
-        status, message, extra, details = describe(exc)
-        if status >= 500 or status == 404:
-            raise exc
-        headers = {"Retry-After": str(int(details["retry_after"]))} \
-            if status == 429 and details.get("retry_after") else None
-        left = details.get("attempts_left")
-        if isinstance(left, int) and not isinstance(left, bool) and left > 0:
-            extra = extra + [f"U kunt het nog {left} keer proberen." if left > 1 else
-                             "U kunt het nog één keer proberen."]
-        return self._page_request_view(visit, request_id, errors=(message, extra), status=status,
-                                       invalid=invalid_fields(details), reason=reason, headers=headers)
+        if isinstance(exc, AkkoordError) and exc.status == 404:
+            raise exc  # the request is gone (or never visible): the general "not found" page
+        status, errors, invalid, headers = _form_failure(exc)
+        return self._page_request_view(visit, request_id, errors=errors, status=status, invalid=invalid,
+                                       reason=reason, headers=headers)
 
     def _page_request_view(self, visit, request_id, notice=None, errors=None, status=200, invalid=(),
                            reason="", headers=None, just_decided=False):

@@ -138,6 +138,12 @@ def test_staff_import_a_file_preview_commit_with_a_group(portal):
     assert clients[f"B{tag}"]["email"] == "info@bestaand.nl" and clients[f"B{tag}"]["group_id"] is None
     assert f"F{tag}" not in clients and all("script" not in c["name"] for c in clients.values())
 
+    # a row that moves the client to another branch: the preview names both branches, not their ids
+    moving = upload(browser, "verhuizing.csv", csv_bytes([[f"B{tag}", f"Bestaand {tag} BV", "Utrecht"]],
+                                                         headers=["Cliëntnummer", "Naam", "Vestiging"]))
+    moved = wait_for(browser, import_id_of(moving), "klaar om door te voeren")
+    assert "Vestiging: Amsterdam → Utrecht" in moved.text, moved.text
+
     listing = browser.get("/kantoor/import")
     assert f'<a href="/kantoor/import/{import_id}">klanten.csv</a>' in listing.text
     assert "1 nieuw, 1 bijwerken, 0 ongewijzigd, 2 ongeldig; 1 aangemaakt, 1 bijgewerkt" in listing.text
@@ -220,7 +226,7 @@ def test_a_client_user_gets_403_and_staff_without_beheer_the_refusal(portal):
     assert "klaar om door te voeren" in admin.get(f"/kantoor/import/{import_id}").text
     assert len(world.admin.get("/api/v1/imports").json()["items"]) == 1
 
-    # staff of a branch without 'Beheer': no branch choice, no upload form; the importer refuses a post
+    # staff of a branch without 'Beheer': no branch choice, no upload form; a post is refused before it is read
     firm = Firm(portal)
     staff = firm.staff(branch_index=1)
     other = staff_browser(portal, staff["username"], staff["password"])
@@ -228,7 +234,8 @@ def test_a_client_user_gets_403_and_staff_without_beheer_the_refusal(portal):
     assert home.status_code == 200 and "vraagt het recht 'Beheer'" in html.unescape(home.text)
     assert 'name="branch_id"' not in home.text
     refused = upload(other, "k.csv", csv_bytes([["000403", "Klant C", "", "", "", "", ""]]), expect=403)
-    assert "U heeft geen rechten voor deze handeling." in alert(refused.text)
+    assert "Importeren vraagt het recht 'Beheer'." in alert(refused.text)
+    assert other.get("/kantoor/import").text.count("Klant C") == 0  # nothing was imported
     hidden = other.get(f"/kantoor/import/{import_id}")  # another firm's import
     assert hidden.status_code == 404 and "Deze import bestaat niet." in alert(hidden.text)
 
