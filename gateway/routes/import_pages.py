@@ -181,8 +181,14 @@ class ImportPageRoutes:
         try:
             if chosen and not is_number(chosen):
                 raise FormError("Kies een cliëntgroep uit de lijst.", {"field": "group_id"})
+            rows = "all"
+            if visit.form("keuze") == "gekozen":
+                ticked = request.form.getlist("rijen")
+                if not ticked or not all(is_number(n) for n in ticked):
+                    raise FormError("Vink ten minste één rij aan, of kies 'Alle geldige rijen'.", {"field": "rijen"})
+                rows = sorted({int(n) for n in ticked})
             self.importer.commit_import(principal=principal, import_id=import_id, payload={
-                "rows": "all", "group_id": int(chosen) if chosen else None})
+                "rows": rows, "group_id": int(chosen) if chosen else None})
         except AkkoordError as exc:
             status, message, extra, details = describe(exc)
             if status >= 500 or status == 404:
@@ -252,7 +258,8 @@ class ImportPageRoutes:
                     continue
                 if row_status != "failed" and not _count(summary.get(row_status)):
                     continue
-                parts.append(self._import_rows(request, principal, iid, row_status, word, caption))
+                choosable = state == "ready" and "admin" in rights and row_status in ("new", "update")
+                parts.append(self._import_rows(request, principal, iid, row_status, word, caption, choosable))
         return html(visit, f"Import {item.get('filename') or iid}", "".join(parts), status=status, refresh=busy)
 
     def _import_groups(self, principal) -> dict:
@@ -268,10 +275,16 @@ class ImportPageRoutes:
         if "admin" not in rights:
             out.append(notice_box("Doorvoeren vraagt het recht 'Beheer'.", "let-op") + "</div>")
             return "".join(out)
-        out.append(f"<p>Alle geldige rijen worden doorgevoerd: {new} nieuwe cliënt{'en' if new != 1 else ''} en "
+        out.append(f"<p>Geldig: {new} nieuwe cliënt{'en' if new != 1 else ''} en "
                    f"{update} bij te werken cliënt{'en' if update != 1 else ''}. Ongeldige en ongewijzigde rijen "
                    "blijven buiten beschouwing; lege cellen wissen geen gegevens.</p>"
-                   f'<form method="post" action="/kantoor/import/{iid}/doorvoeren">'
+                   f'<form method="post" action="/kantoor/import/{iid}/doorvoeren" id="doorvoeren">'
+                   '<fieldset><legend>Welke rijen</legend>'
+                   '<input type="radio" id="keuze-alle" name="keuze" value="alle" checked>'
+                   '<label for="keuze-alle" class="keuze">Alle geldige rijen</label>'
+                   '<input type="radio" id="keuze-gekozen" name="keuze" value="gekozen">'
+                   '<label for="keuze-gekozen" class="keuze">Alleen de rijen die ik hieronder aanvink</label>'
+                   '</fieldset>'
                    + optional_select("Cliëntgroep voor de nieuwe cliënten", "group_id",
                                      sorted(groups.items(), key=lambda kv: kv[1].lower()), "Geen groep",
                                      chosen=chosen, invalid=invalid,
@@ -286,7 +299,9 @@ class ImportPageRoutes:
         except AkkoordError:
             return {}
 
-    def _import_rows(self, request, principal, iid, row_status, word, caption) -> str:
+    def _import_rows(self, request, principal, iid, row_status, word, caption, choosable=False) -> str:
+        """One list of rows, paged; ``choosable``: a box per row that belongs to the commit form (SPEC §3: the
+        wizard's "choose rows"), for a commit of only the rows ticked."""
         number = min(int_arg(request, word) or 1, 100000)
         found = self.importer.import_rows(principal=principal, import_id=iid, query={
             "status": row_status, "page": number, "per_page": PER_PAGE})
@@ -319,7 +334,12 @@ class ImportPageRoutes:
                 detail = f"<ul>{detail}</ul>" if detail else ""
             else:
                 detail = e(", ".join(str(values[k]) for k in ("city", "email") if values.get(k)))
-            rows.append(f'<tr><td>{_count(row.get("row"))}</td><td>{e(row.get("number") or values.get("number"))}</td>'
+            number_cell = f"<td>{_count(row.get('row'))}</td>"
+            if choosable:
+                n = _count(row.get("row"))
+                number_cell = (f'<td><input type="checkbox" id="rij-{n}" name="rijen" value="{n}" form="doorvoeren">'
+                               f'<label for="rij-{n}" class="rij">{n}</label></td>')
+            rows.append(f'<tr>{number_cell}<td>{e(row.get("number") or values.get("number"))}</td>'
                         f'<td>{e(values.get("name"))}</td><td>{detail}</td></tr>')
         third = {"invalid": "Reden", "failed": "Reden", "update": "Wijzigingen"}.get(row_status, "Plaats, e-mail")
         return (f'<table id="rijen-{word}"><caption>{e(caption)} ({total})</caption><thead><tr>'

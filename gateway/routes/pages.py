@@ -102,7 +102,7 @@ main{max-width:56rem;margin:1.5rem auto;padding:0 1rem}
 .vlak{background:#fff;border:1px solid #d8dbe0;border-radius:6px;padding:1rem 1.25rem;margin-bottom:1rem}
 h1{font-size:1.6rem;margin:.25rem 0 1rem}
 h2{font-size:1.2rem;margin:.25rem 0 .75rem}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}label.rij,label.keuze{display:inline;font-weight:400;margin:0 1rem 0 .3rem}fieldset{border:1px solid #c8ced6;border-radius:4px;margin:.75rem 0;padding:.25rem .75rem .75rem}
 input[type=text],input[type=password],input[type=tel],textarea{width:100%;max-width:24rem;padding:.5rem;font:inherit;
 border:1px solid #767676;border-radius:4px}
 textarea{max-width:100%;min-height:5rem}

@@ -262,3 +262,25 @@ def test_cross_site_posts_are_refused(portal):
     assert "klaar om door te voeren" in browser.get(f"/kantoor/import/{import_id}").text
     assert "000501" not in clients_of(world)
     assert find_form(ready.text, action)
+
+
+def test_only_the_ticked_rows_are_committed(portal):
+    """SPEC §3: the wizard lets staff choose rows. A box per new or updating row belongs to the commit form;
+    'only the rows I tick' commits exactly those, and nothing ticked is refused in Dutch."""
+    world = World(portal)
+    tag = uuid.uuid4().hex[:6].upper()
+    rows = [[f"K{tag}{i}", f"Keuze {tag} {i} BV", "", "", "Zeist", "", ""] for i in range(3)]
+    browser = admin_browser(world)
+    import_id = import_id_of(upload(browser, "keuze.csv", csv_bytes(rows)))
+    ready = wait_for(browser, import_id, "klaar om door te voeren")
+    boxes = re.findall(r'<input type="checkbox" id="rij-(\d+)" name="rijen" value="\d+" form="doorvoeren">', ready.text)
+    assert len(boxes) == 3, ready.text
+    assert 'id="doorvoeren"' in ready.text and 'name="keuze" value="gekozen"' in ready.text
+    none = browser.post(f"/kantoor/import/{import_id}/doorvoeren", data={"keuze": "gekozen"})
+    assert none.status_code == 422 and "Vink ten minste één rij aan" in alert(none.text)
+    chosen = browser.post(f"/kantoor/import/{import_id}/doorvoeren", data={"keuze": "gekozen", "rijen": boxes[1]})
+    assert chosen.status_code == 200 and chosen.url.endswith("?melding=doorvoeren"), chosen.url
+    done = wait_for(browser, import_id, "doorgevoerd")
+    assert re.search(r"<dt>Aangemaakt</dt><dd>1</dd>", done.text), done.text
+    numbers = set(clients_of(world))
+    assert f"K{tag}1" in numbers and f"K{tag}0" not in numbers and f"K{tag}2" not in numbers
