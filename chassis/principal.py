@@ -72,6 +72,12 @@ class Principal:
     def has_right(self, module: str) -> bool:
         return module in self.rights
 
+    @property
+    def manages_client_users(self) -> bool:
+        """Staff who manage client users (accounts, activation codes, PINs, and the letters that carry them):
+        the ``users`` module, or admins. A colleague who only posts news never issues or reads a secret."""
+        return self.is_staff and (self.has_right("users") or self.has_right("admin"))
+
     def require_staff(self, module: str | None = None):
         if not self.is_staff or (module and not self.has_right(module)):
             raise Forbidden("U heeft geen rechten voor deze handeling.")

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from marshmallow import ValidationError
 
 from chassis.errors import AkkoordError, Forbidden, NotFound
+from chassis.principal import Principal
 from gateway.routes.approval import UploadForm, _form as upload_form
 from gateway.routes.identity import long_call
 from gateway.routes.pages import (PER_PAGE, FormError, describe, e, error_box, field, hidden,
@@ -118,7 +119,7 @@ class StaffPageRoutes:
                  '<li><a href="/accorderen">Accorderen</a>: de verzoeken die nog op akkoord wachten.</li></ul>'
                  f'<p class="hint">Uw rechten: {e(", ".join(RIGHTS.get(r, r) for r in rights) or "geen")}.</p>'
                  "</div>"]
-        if "users" not in rights and "admin" not in rights:
+        if not Principal.load(principal).manages_client_users:  # the rule identity and letters apply
             parts.append(notice_box("U heeft geen recht om cliëntgebruikers te beheren; accounts, activerings- "
                                     "en PIN-brieven maakt een collega met dat recht.", "let-op"))
         return visit.html("Kantoor", "".join(parts))

@@ -16,11 +16,6 @@ NO_USERS_RIGHT = "Voor het beheren van cliëntgebruikers (accounts, activeringsc
                  "'Gebruikers' nodig."
 
 
-def staff_manages_users(p: Principal) -> bool:
-    """Staff manage client users (their accounts, activation codes, PINs, login and confirmation methods) with
-    the ``users`` module or as admins: a colleague who only posts news never issues a client's secrets."""
-    return p.is_staff and (p.has_right("users") or p.has_right("admin"))
-
 
 def client_filter(p: Principal):
     """A WHERE clause selecting exactly the clients the principal may see."""
@@ -130,7 +125,7 @@ def change_refused(session, p: Principal, user: User) -> str | None:
     if p.is_staff:
         if user.kind != "client":
             return None  # staff users: the admin rules follow in users.update_user
-        if not staff_manages_users(p):
+        if not p.manages_client_users:
             return NO_USERS_RIGHT
         return OTHER_BRANCH if beyond_charge(session, p, [user.id]) else None
     if not p.is_client or user.kind != "client" or not session.scalar(
@@ -144,5 +139,5 @@ def may_manage_client_users(p: Principal, client_id: int) -> bool:
     """Staff (in scope, with the users right) manage every client's users; a client superuser only its own
     client's."""
     if p.is_staff:
-        return staff_manages_users(p)
+        return p.manages_client_users
     return p.is_client and client_id in p.superuser_client_ids

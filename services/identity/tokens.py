@@ -39,7 +39,7 @@ def _targets(session, p: Principal, data: dict) -> list[tuple[User, Client]]:
 def issue(session, p: Principal, data: dict, letters, principal: dict, events) -> dict:
     pairs = _targets(session, p, data)  # what the principal may not see is absent (404) first
     p.require_staff()
-    if not scope.staff_manages_users(p):
+    if not p.manages_client_users:
         raise NotAllowed(scope.NO_USERS_RIGHT)
     if not pairs:
         raise Invalid("Kies ten minste één cliëntgebruiker.", {"fields": {"user_ids": ["Geen gebruikers gekozen."]}})

@@ -144,7 +144,7 @@ def create_for_client(session, p: Principal, client_id: int, data: dict, letters
                       notify=None) -> dict:
     """A new client user (activation letter), or an existing client user of the firm linked to this client."""
     client = scope.client(session, p, client_id, for_update=True)
-    if p.is_staff and not scope.staff_manages_users(p):
+    if p.is_staff and not p.manages_client_users:
         raise NotAllowed(scope.NO_USERS_RIGHT)
     if not scope.may_manage_client_users(p, client.id):
         raise NotAllowed("Alleen het kantoor of een superuser van deze cliënt maakt gebruikers aan.")
@@ -198,7 +198,7 @@ def bulk_create(session, p: Principal, client_ids: list[int], group_id, letters,
     Activation codes go by letter; with ``delivery="email"`` by e-mail to each client's address, and by letter
     to the clients without one (or whose address notify refuses): each created user says which."""
     p.require_staff()
-    if not scope.staff_manages_users(p):
+    if not p.manages_client_users:
         raise NotAllowed(scope.NO_USERS_RIGHT)
     group = directory.group_for(session, p, group_id, "client") if group_id is not None else None
     default_group = _default_client_group(session, p.firm_id)

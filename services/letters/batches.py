@@ -63,7 +63,7 @@ def _visible(session, principal, batch_id: int, lock: bool = False) -> Batch:
     batch = session.execute(query).scalar_one_or_none()
     if (batch is None or not principal.is_staff or principal.firm_id != batch.firm_id
             or not principal.sees_branch(batch.branch_id)
-            or not (principal.has_right("users") or principal.has_right("admin"))):
+            or not principal.manages_client_users):
         raise BatchNotFound("Deze brievenbatch bestaat niet.", {"batch_id": batch_id})
     return batch
 
