@@ -125,9 +125,14 @@ def enqueue(session, data: dict, sender_name: str | None, backend: str | None = 
     return message, True
 
 
-def replay(message: EmailMessage, data: dict) -> dict:
+def _same_sender(message: EmailMessage, data: dict, **details):
+    """A key already used: only the same firm's repeat of its own request gets the recorded answer."""
     if message.firm_id != data.get("firm_id"):
-        raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key"})
+        raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key", **details})
+
+
+def replay(message: EmailMessage, data: dict) -> dict:
+    _same_sender(message, data)
     if message.status == "failed":
         raise _failure(message)
     return view(message)
@@ -269,8 +274,8 @@ def send_many(db, items: list[dict], sender_names: dict) -> list[dict]:
     answers = []
     for data in items:
         message, created = enqueue(db.session, data, sender_names.get(data.get("branch_id")))
-        if not created and message.firm_id != data.get("firm_id"):
-            raise Conflict("Deze sleutel is al gebruikt voor een ander bericht.", {"field": "key", "key": data["key"]})
+        if not created:
+            _same_sender(message, data, key=data["key"])  # which of the batch's keys
         answer = {"key": data["key"], **view(message)}
         if message.status == "failed":
             answer["error"] = message.error_message
