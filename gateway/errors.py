@@ -59,12 +59,16 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
                     mimetype="application/json", headers=headers)
 
 
+def retry_after(status: int, details: dict) -> dict:
+    """The Retry-After header of a refusal for too many tries (429 with ``retry_after`` seconds), for the API's
+    answers and the web pages alike."""
+    return {"Retry-After": str(int(details["retry_after"]))} if status == 429 and details.get("retry_after") else {}
+
+
 def from_exception(exc: Exception) -> Response:
     if isinstance(exc, AkkoordError):
         details = exc.details if isinstance(exc.details, dict) else {}
-        headers = {}
-        if exc.status == 429 and details.get("retry_after"):
-            headers["Retry-After"] = str(int(details["retry_after"]))
+        headers = retry_after(exc.status, details)
         message = exc.message if isinstance(exc.message, str) and exc.message else "Er ging iets mis."
         return error_response(exc.status, exc.code, message, details, headers)
     # MethodNotFound: during a rolling upgrade a new gateway can reach an older replica that lacks the method;

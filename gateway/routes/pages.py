@@ -38,7 +38,7 @@ from werkzeug.wrappers import Response
 
 from chassis.errors import AkkoordError
 from gateway.api import SAFE_METHODS, SESSION_COOKIE, check_same_site, client_ip
-from gateway.errors import from_exception
+from gateway.errors import from_exception, retry_after
 from gateway.server import http
 
 log = logging.getLogger("gateway.access")
@@ -266,8 +266,7 @@ def _form_failure(exc: Exception):
     status, message, extra, details = describe(exc)
     if status >= 500:
         raise exc
-    headers = {"Retry-After": str(int(details["retry_after"]))} \
-        if status == 429 and details.get("retry_after") else None
+    headers = retry_after(status, details) or None
     left = details.get("attempts_left")
     if isinstance(left, int) and not isinstance(left, bool) and left > 0:
         extra = extra + [f"U kunt het nog {left} keer proberen." if left > 1 else
@@ -387,9 +386,7 @@ def page(methods: str, path: str, upload: bool = False):
                 response = redirect(exc.location)
             except Exception as exc:  # every error leaves as a Dutch page, never a stack trace
                 status, message, extra, details = describe(exc)
-                headers = {}
-                if status == 429 and details.get("retry_after"):
-                    headers["Retry-After"] = str(int(details["retry_after"]))
+                headers = retry_after(status, details)
                 response = visit.html("Er ging iets mis", error_box((message, extra)), status=status,
                                       headers=headers)
             return _logged(_finish(response, visit), request, started)
@@ -480,12 +477,8 @@ class PageRoutes:
             self.identity.activate(payload={"username": username, "activation_code": code.strip(),
                                             "password": password})
         except AkkoordError as exc:
-            status, message, extra, details = describe(exc)
-            if status >= 500:
-                raise
-            headers = {"Retry-After": str(int(details["retry_after"]))} \
-                if status == 429 and details.get("retry_after") else None
-            body = self._page_activate_form(visit, username, (message, extra), invalid_fields(details))
+            status, errors, invalid, headers = _form_failure(exc)
+            body = self._page_activate_form(visit, username, errors, invalid)
             return visit.html("Account activeren", body, status=status, headers=headers)
         return redirect("/inloggen?melding=geactiveerd")
 
@@ -557,12 +550,8 @@ class PageRoutes:
         return self._page_logged_in(visit, answer, back)
 
     def _page_login_failed(self, visit, exc, username, back):
-        status, message, extra, details = describe(exc)
-        if status >= 500:
-            raise exc
-        headers = {"Retry-After": str(int(details["retry_after"]))} \
-            if status == 429 and details.get("retry_after") else None
-        body = self._page_login_form(username=username, back=back, errors=(message, extra))
+        status, errors, _invalid, headers = _form_failure(exc)
+        body = self._page_login_form(username=username, back=back, errors=errors)
         return visit.html("Inloggen", body, status=status, headers=headers)
 
     def _page_logged_in(self, visit, answer, back):
