@@ -1,5 +1,7 @@
 """Shared fixtures: a fresh PostgreSQL database per run, a fresh RabbitMQ vhost per
 portal, and the whole portal (every service + the real gateway) in this process."""
+import io
+import logging
 import os
 import re
 import uuid
@@ -176,3 +178,19 @@ def shows_secret(text: str, secret: str) -> bool:
     also turn up by chance inside timestamps' microseconds, uuids, hashes and hex addresses."""
     return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", text) is not None
 
+
+@pytest.fixture
+def captured_logs():
+    """Every log line written during the test, as production formats it (chassis.logs JSON), to look for
+    secrets in; the root logger's handlers come back afterwards."""
+    from chassis import logs
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    logs.configure(level="DEBUG", stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])

@@ -1,13 +1,11 @@
 """Bad input gets the right 4xx with SPEC §4's JSON body; health, readiness, OpenAPI."""
 import datetime as dt
-import io
 import logging
 
 import pytest
 import sqlalchemy as sa
 from nameko import config as nameko_config
 
-from chassis import logs
 from chassis.secrets import token_digest
 
 
@@ -142,24 +140,17 @@ def test_openapi_lists_every_route(portal):
     assert set(login["requestBody"]["content"]["application/json"]["schema"]["required"]) == {"username", "password"}
 
 
-def test_logs_never_contain_secrets(portal):
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    logs.configure(level="DEBUG", stream=stream)
-    try:
-        firm = portal.create_firm()
-        admin = firm["admin"]
-        api = portal.login(admin["username"], admin["password"])
-        token = api.headers["Authorization"].split()[1]
-        api.get("/api/v1/me")
-        portal.api().post("/api/v1/session", json={"username": admin["username"], "password": "fout-" + admin["password"]})
-        logging.getLogger("akkoord.test").info("login attempt", extra={"password": admin["password"], "token": token})
-        logging.getLogger("akkoord.test").info(f"debug dump password={admin['password']} Authorization: Bearer {token}")
-        api.delete("/api/v1/session")
-    finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
-    captured = stream.getvalue()
+def test_logs_never_contain_secrets(portal, captured_logs):
+    firm = portal.create_firm()
+    admin = firm["admin"]
+    api = portal.login(admin["username"], admin["password"])
+    token = api.headers["Authorization"].split()[1]
+    api.get("/api/v1/me")
+    portal.api().post("/api/v1/session", json={"username": admin["username"], "password": "fout-" + admin["password"]})
+    logging.getLogger("akkoord.test").info("login attempt", extra={"password": admin["password"], "token": token})
+    logging.getLogger("akkoord.test").info(f"debug dump password={admin['password']} Authorization: Bearer {token}")
+    api.delete("/api/v1/session")
+    captured = captured_logs.getvalue()
     assert '"path": "/api/v1/me"' in captured  # the gateway did log these requests
     for secret in (admin["password"], token, portal.platform_token):
         assert secret not in captured

@@ -512,38 +512,26 @@ def test_the_cookie_is_secure_behind_https(portal, monkeypatch):
     assert answer.status_code == 303, answer.text
 
 
-def test_no_secret_in_the_logs_and_form_addresses_answer_get(portal):
-    import io
-    import logging
-
-    from chassis import logs
-
+def test_no_secret_in_the_logs_and_form_addresses_answer_get(portal, captured_logs):
     world = World(portal)
     client = world.client()
     user = activated(world, client["id"])
     request_id = offer(world, client["id"])
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    logs.configure(level="DEBUG", stream=stream)
-    try:
-        browser = Browser(portal)
-        page = browser.get("/inloggen")
-        browser.submit(page, "/inloggen", {"username": user["username"], "password": "fout " + user["password"]})
-        browser = log_in(portal, user)
-        token = browser.cookies.get("akkoord_session")
-        detail = browser.get(f"/accorderen/{request_id}")
-        browser.submit(detail, f"/accorderen/{request_id}/akkoord", {"pin": "99" + user["pin"]})
-        browser.submit(detail, f"/accorderen/{request_id}/akkoord", {"pin": user["pin"]})
-        for path in ("akkoord", "afwijzen", "sms"):
-            answer = browser.get(f"/accorderen/{request_id}/{path}", allow_redirects=False)
-            assert answer.status_code == 303 and answer.headers["Location"] == f"/accorderen/{request_id}"
-        confirm = browser.get("/uitloggen")
-        assert confirm.status_code == 200 and "Wilt u uitloggen?" in confirm.text
-        browser.submit(confirm, "/uitloggen")
-    finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
-    captured = stream.getvalue()
+    browser = Browser(portal)
+    page = browser.get("/inloggen")
+    browser.submit(page, "/inloggen", {"username": user["username"], "password": "fout " + user["password"]})
+    browser = log_in(portal, user)
+    token = browser.cookies.get("akkoord_session")
+    detail = browser.get(f"/accorderen/{request_id}")
+    browser.submit(detail, f"/accorderen/{request_id}/akkoord", {"pin": "99" + user["pin"]})
+    browser.submit(detail, f"/accorderen/{request_id}/akkoord", {"pin": user["pin"]})
+    for path in ("akkoord", "afwijzen", "sms"):
+        answer = browser.get(f"/accorderen/{request_id}/{path}", allow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["Location"] == f"/accorderen/{request_id}"
+    confirm = browser.get("/uitloggen")
+    assert confirm.status_code == 200 and "Wilt u uitloggen?" in confirm.text
+    browser.submit(confirm, "/uitloggen")
+    captured = captured_logs.getvalue()
     assert '"path": "/inloggen"' in captured  # the pages were logged
     for secret in (user["password"], token):
         assert secret not in captured
@@ -595,25 +583,6 @@ def test_the_letter_sends_clients_to_the_pages_it_names(portal, monkeypatch):
 
 
 # -- "Mijn gegevens" ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def captured_logs():
-    """The log lines written during the test, as text (read the way test_no_secret_in_the_logs_... does)."""
-    import io
-    import logging
-
-    from chassis import logs
-
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    logs.configure(level="DEBUG", stream=stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-
 
 def test_my_details_show_the_account_its_clients_and_the_forms(portal):
     world = World(portal)
