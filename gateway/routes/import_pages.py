@@ -21,12 +21,11 @@ with their status.
 from urllib.parse import urlencode
 
 from marshmallow import ValidationError
-from werkzeug.wrappers import Response
 
 from chassis.errors import AkkoordError, NotFound
 from gateway.routes.importer import upload_file  # the API's own upload code
 from gateway.routes.pages import (PER_PAGE, FormError, describe, e, error_box, notice_box, page, pager,
-                                  redirect, when)
+                                  redirect, select, when)
 from gateway.routes.staff_pages import CLIENT_LABELS, MAX_ID, int_arg, is_number, nav
 
 STATUS_WORDS = {"uploading": "wordt ontvangen", "parsing": "wordt gelezen", "ready": "klaar om door te voeren",
@@ -41,30 +40,6 @@ ROW_LISTS = (("invalid", "ongeldig", "Ongeldige rijen (worden niet doorgevoerd)"
              ("update", "bijwerken", "Rijen die een bestaande cliënt bijwerken"),
              ("new", "nieuw", "Nieuwe cliënten"),
              ("failed", "mislukt", "Rijen die niet zijn doorgevoerd"))
-
-
-def optional_select(label: str, name: str, options, empty: str, chosen: str = "", hint: str = "",
-                    invalid: bool = False) -> str:
-    """A select that may stay on its first, empty choice."""
-    field_id = f"veld-{name}"
-    hint_html = f'<p class="hint" id="{field_id}-uitleg">{e(hint)}</p>' if hint else ""
-    described = f' aria-describedby="{field_id}-uitleg"' if hint else ""
-    items = f'<option value="">{e(empty)}</option>' + "".join(
-        f'<option value="{e(value)}"{" selected" if str(value) == chosen else ""}>{e(text)}</option>'
-        for value, text in options)
-    return (f'<label for="{field_id}">{e(label)}</label>{hint_html}'
-            f'<select id="{field_id}" name="{e(name)}"{described}'
-            + (' aria-invalid="true"' if invalid else "") + f">{items}</select>")
-
-
-def html(visit, title: str, body: str, status: int = 200, refresh: bool = False) -> Response:
-    """``visit.html``, with a meta refresh in the head while the importer works."""
-    response = visit.html(title, body, status=status)
-    if refresh:
-        text = response.get_data(as_text=True).replace(
-            "</head>", '<meta http-equiv="refresh" content="2"></head>', 1)
-        response.set_data(text)
-    return response
 
 
 def _count(value) -> int:
@@ -129,9 +104,9 @@ class ImportPageRoutes:
                           'accept=".xlsx,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,'
                           'text/csv">')
             if len(branches) > 1:
-                upload.append(optional_select(
+                upload.append(select(
                     "Vestiging", "branch_id", sorted(branches.items(), key=lambda kv: kv[0]),
-                    "Geen: de vestiging uit het bestand", hint="De vestiging voor cliënten zonder vestiging in "
+                    empty="Geen: de vestiging uit het bestand", hint="De vestiging voor cliënten zonder vestiging in "
                                                                 "het bestand (optioneel)."))
             upload.append('<button type="submit">Uploaden</button></form>')
         upload.append("</div>")
@@ -161,7 +136,7 @@ class ImportPageRoutes:
                          '<th scope="col">Bestand</th><th scope="col">Geüpload op</th><th scope="col">Status</th>'
                          '<th scope="col">Rijen</th></tr></thead>'
                          f'<tbody>{"".join(rows)}</tbody></table>')
-        return html(visit, "Import", "".join(parts), status=status)
+        return visit.html("Import", "".join(parts), status=status)
 
     # -- one import --------------------------------------------------------------------------------------------
     @page("GET", "/kantoor/import/<int:import_id>")
@@ -260,7 +235,8 @@ class ImportPageRoutes:
                     continue
                 choosable = state == "ready" and "admin" in rights and row_status in ("new", "update")
                 parts.append(self._import_rows(request, principal, iid, row_status, word, caption, choosable))
-        return html(visit, f"Import {item.get('filename') or iid}", "".join(parts), status=status, refresh=busy)
+        return visit.html(f"Import {item.get('filename') or iid}", "".join(parts), status=status,
+                          refresh=2 if busy else None)
 
     def _import_groups(self, principal) -> dict:
         try:
@@ -285,10 +261,9 @@ class ImportPageRoutes:
                    '<input type="radio" id="keuze-gekozen" name="keuze" value="gekozen">'
                    '<label for="keuze-gekozen" class="keuze">Alleen de rijen die ik hieronder aanvink</label>'
                    '</fieldset>'
-                   + optional_select("Cliëntgroep voor de nieuwe cliënten", "group_id",
-                                     sorted(groups.items(), key=lambda kv: kv[1].lower()), "Geen groep",
-                                     chosen=chosen, invalid=invalid,
-                                     hint="Alleen nieuwe cliënten komen in deze groep (optioneel).")
+                   + select("Cliëntgroep voor de nieuwe cliënten", "group_id",
+                            sorted(groups.items(), key=lambda kv: kv[1].lower()), chosen, empty="Geen groep",
+                            invalid=invalid, hint="Alleen nieuwe cliënten komen in deze groep (optioneel).")
                    + '<button type="submit">Doorvoeren</button></form></div>')
         return "".join(out)
 

@@ -128,7 +128,7 @@ dd{margin:0;overflow-wrap:anywhere}
 
 
 def layout(title: str, body: str, *, brand: dict | None = None, user: dict | None = None,
-           nonce: str | None = None) -> str:
+           nonce: str | None = None, refresh: int | None = None) -> str:
     brand = brand or {}
     name = brand.get("name") or "Cliëntportaal"
     style = ""
@@ -149,7 +149,9 @@ def layout(title: str, body: str, *, brand: dict | None = None, user: dict | Non
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)} – {e(name)}</title>"
             '<link rel="stylesheet" href="/portaal.css">'
-            f"{style}</head><body>"
+            f"{style}"
+            + (f'<meta http-equiv="refresh" content="{int(refresh)}">' if refresh else "")
+            + "</head><body>"
             f'<header class="kop"><p class="naam">{e(name)}</p>{account}</header>'
             f"<main>{body}</main></body></html>")
 
@@ -174,15 +176,30 @@ def notice_box(text: str | None, kind: str = "melding") -> str:
 
 
 def field(label: str, name: str, *, kind: str = "text", value: str = "", autocomplete: str = "off",
-          hint: str = "", invalid: bool = False, extra: str = "", field_id: str | None = None) -> str:
+          hint: str = "", invalid: bool = False, extra: str = "", field_id: str | None = None,
+          required: bool = True) -> str:
     field_id = field_id or f"veld-{name}"
     hint_html = f'<p class="hint" id="{field_id}-uitleg">{e(hint)}</p>' if hint else ""
     described = f' aria-describedby="{field_id}-uitleg"' if hint else ""
     value_attr = f' value="{e(value)}"' if value and kind != "password" else ""
     invalid_attr = ' aria-invalid="true"' if invalid else ""
     return (f'<label for="{field_id}">{e(label)}</label>{hint_html}'
-            f'<input id="{field_id}" name="{e(name)}" type="{kind}" autocomplete="{autocomplete}" required'
-            f"{value_attr}{described}{invalid_attr} {extra}>")
+            f'<input id="{field_id}" name="{e(name)}" type="{kind}" autocomplete="{autocomplete}"'
+            f'{" required" if required else ""}{value_attr}{described}{invalid_attr} {extra}>')
+
+
+def select(label: str, name: str, options, chosen="", *, empty: str | None = None, hint: str = "",
+           invalid: bool = False, field_id: str | None = None) -> str:
+    """A choice from ``options`` ((value, text) pairs); with ``empty``, a first empty choice that may stay."""
+    field_id = field_id or f"veld-{name}"
+    hint_html = f'<p class="hint" id="{field_id}-uitleg">{e(hint)}</p>' if hint else ""
+    described = f' aria-describedby="{field_id}-uitleg"' if hint else ""
+    items = (f'<option value="">{e(empty)}</option>' if empty is not None else "") + "".join(
+        f'<option value="{e(value)}"{" selected" if str(value) == str(chosen) else ""}>{e(text)}</option>'
+        for value, text in options)
+    return (f'<label for="{field_id}">{e(label)}</label>{hint_html}'
+            f'<select id="{field_id}" name="{e(name)}"{" required" if empty is None else ""}{described}'
+            + (' aria-invalid="true"' if invalid else "") + f">{items}</select>")
 
 
 def hidden(name: str, value) -> str:
@@ -313,10 +330,11 @@ class Visit:
     def form(self, name: str) -> str:
         return self.request.form.get(name, "")
 
-    def html(self, title: str, body: str, status: int = 200, headers=None) -> Response:
+    def html(self, title: str, body: str, status: int = 200, headers=None, refresh: int | None = None) -> Response:
+        """The page; ``refresh``: reload it after that many seconds (a page that follows work in progress)."""
         if self.brand and self.brand.get("color"):
             self.nonce = secrets.token_urlsafe(16)
-        page = layout(title, body, brand=self.brand, user=self.user, nonce=self.nonce)
+        page = layout(title, body, brand=self.brand, user=self.user, nonce=self.nonce, refresh=refresh)
         return Response(page, status=status, mimetype="text/html", headers=headers)
 
 

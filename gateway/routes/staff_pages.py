@@ -25,7 +25,7 @@ from chassis.principal import Principal
 from gateway.routes.approval import UploadForm, _form as upload_form
 from gateway.routes.identity import long_call
 from gateway.routes.pages import (PER_PAGE, FormError, describe, e, error_box, field, hidden,
-                                  invalid_fields, notice_box, page, pager, redirect, when)
+                                  invalid_fields, notice_box, page, pager, redirect, select, when)
 
 MAX_ID = 2 ** 63 - 1  # a larger number in a path names nothing (and would not fit the database's bigint)
 
@@ -45,29 +45,6 @@ BATCH_KINDS = {"activation": "Activeringsbrieven", "pin": "PIN-brieven"}
 
 
 # -- small HTML helpers ----------------------------------------------------------------------------------------
-
-def optional_field(label: str, name: str, *, value: str = "", hint: str = "", invalid: bool = False,
-                   extra: str = "", field_id: str | None = None) -> str:
-    """A text input that may stay empty (pages.field always adds ``required``)."""
-    field_id = field_id or f"veld-{name}"
-    hint_html = f'<p class="hint" id="{field_id}-uitleg">{e(hint)}</p>' if hint else ""
-    described = f' aria-describedby="{field_id}-uitleg"' if hint else ""
-    value_attr = f' value="{e(value)}"' if value else ""
-    invalid_attr = ' aria-invalid="true"' if invalid else ""
-    return (f'<label for="{field_id}">{e(label)}</label>{hint_html}'
-            f'<input id="{field_id}" name="{e(name)}" type="text" autocomplete="off"'
-            f"{value_attr}{described}{invalid_attr} {extra}>")
-
-
-def select(label: str, name: str, options, chosen: str = "", field_id: str | None = None,
-           invalid: bool = False) -> str:
-    field_id = field_id or f"veld-{name}"
-    items = "".join(f'<option value="{e(value)}"{" selected" if value == chosen else ""}>{e(text)}</option>'
-                    for value, text in options)
-    invalid_attr = ' aria-invalid="true"' if invalid else ""
-    return (f'<label for="{field_id}">{e(label)}</label>'
-            f'<select id="{field_id}" name="{e(name)}" required{invalid_attr}>{items}</select>')
-
 
 def nav(current: str) -> str:
     links = (("/kantoor", "Kantoor"), ("/kantoor/clienten", "Cliënten"), ("/kantoor/import", "Import"),
@@ -110,8 +87,8 @@ class StaffPageRoutes:
         parts = [nav("/kantoor"), "<h1>Kantoor</h1>",
                  f'<div class="vlak"><p>Welkom, {e(user.get("name") or user.get("username"))}.</p>'
                  '<form method="get" action="/kantoor/clienten">'
-                 + optional_field("Cliënt zoeken", "q", hint="Naam, cliëntnummer of KvK-nummer",
-                                  field_id="zoek-start", extra='maxlength="200" spellcheck="false"')
+                 + field("Cliënt zoeken", "q", hint="Naam, cliëntnummer of KvK-nummer",
+                                  field_id="zoek-start", extra='maxlength="200" spellcheck="false"', required=False)
                  + '<button type="submit">Zoeken</button></form></div>',
                  '<div class="vlak"><h2>Wat u hier doet</h2><ul>'
                  '<li><a href="/kantoor/clienten">Cliënten</a>: gegevens, gebruikers, activerings- en '
@@ -138,8 +115,8 @@ class StaffPageRoutes:
         total = int(found.get("total") or 0)
         parts = [nav("/kantoor/clienten"), "<h1>Cliënten</h1>",
                  '<div class="vlak"><form method="get" action="/kantoor/clienten">'
-                 + optional_field("Zoeken", "q", value=q, hint="Naam, cliëntnummer of KvK-nummer",
-                                  extra='maxlength="200" spellcheck="false"')
+                 + field("Zoeken", "q", value=q, hint="Naam, cliëntnummer of KvK-nummer",
+                                  extra='maxlength="200" spellcheck="false"', required=False)
                  + '<button type="submit">Zoeken</button></form></div>']
         if not items:
             parts.append('<div class="vlak"><p>' + ("Geen cliënten gevonden." if q else "Er zijn nog geen cliënten.")
@@ -391,11 +368,11 @@ class StaffPageRoutes:
                 "<h2>Nieuwe gebruiker</h2>" + error_box(errors)
                 + field("Naam", "name", value=values.get("name", ""), invalid="name" in invalid,
                         field_id="nieuw-naam", extra='maxlength="200"')
-                + optional_field("E-mail", "email", value=values.get("email", ""), invalid="email" in invalid,
-                                 field_id="nieuw-email", extra='inputmode="email" maxlength="254"')
-                + optional_field("Mobiel", "mobile", value=values.get("mobile", ""), invalid="mobile" in invalid,
+                + field("E-mail", "email", value=values.get("email", ""), invalid="email" in invalid,
+                                 field_id="nieuw-email", extra='inputmode="email" maxlength="254"', required=False)
+                + field("Mobiel", "mobile", value=values.get("mobile", ""), invalid="mobile" in invalid,
                                  field_id="nieuw-mobiel", hint="Nodig voor inloggen of bevestigen met een sms-code.",
-                                 extra='inputmode="tel" maxlength="30"')
+                                 extra='inputmode="tel" maxlength="30"', required=False)
                 + '<label for="nieuw-superuser"><input type="checkbox" id="nieuw-superuser" name="superuser" value="1"'
                 + (" checked" if values.get("superuser") else "")
                 + "> Superuser (alle rechten voor deze cliënt, maakt collega's aan)</label>"
